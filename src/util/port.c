@@ -1,0 +1,89 @@
+/*
+ * port.c: see port.h.
+ */
+#include "util/port.h"
+
+#include "util/error.h"
+
+#include <errno.h>
+#include <time.h>
+
+int cairn__mutex_init(cairn__mutex *m)
+{
+    int e = pthread_mutex_init(&m->mu, NULL);
+    if (e != 0)
+        return cairn__err_errno(e, "pthread_mutex_init", "");
+#ifndef NDEBUG
+    atomic_init(&m->owner, 0);
+#endif
+    return 0;
+}
+
+void cairn__mutex_fini(cairn__mutex *m) { pthread_mutex_destroy(&m->mu); }
+
+void cairn__mutex_lock(cairn__mutex *m)
+{
+    pthread_mutex_lock(&m->mu);
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, (uintptr_t)pthread_self(),
+                          memory_order_relaxed);
+#endif
+}
+
+void cairn__mutex_unlock(cairn__mutex *m)
+{
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
+#endif
+    pthread_mutex_unlock(&m->mu);
+}
+
+int cairn__cond_init(cairn__cond *c)
+{
+    pthread_condattr_t attr;
+    int e = pthread_condattr_init(&attr);
+    if (e == 0)
+        e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (e == 0)
+        e = pthread_cond_init(&c->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (e != 0)
+        return cairn__err_errno(e, "pthread_cond_init", "");
+    return 0;
+}
+
+void cairn__cond_fini(cairn__cond *c) { pthread_cond_destroy(&c->cv); }
+
+void cairn__cond_wait(cairn__cond *c, cairn__mutex *m)
+{
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
+#endif
+    pthread_cond_wait(&c->cv, &m->mu);
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, (uintptr_t)pthread_self(),
+                          memory_order_relaxed);
+#endif
+}
+
+int cairn__cond_timedwait_ns(cairn__cond *c, cairn__mutex *m, uint64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t nsec = (uint64_t)ts.tv_nsec + ns % 1000000000u;
+    ts.tv_sec += (time_t)(ns / 1000000000u + nsec / 1000000000u);
+    ts.tv_nsec = (long)(nsec % 1000000000u);
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
+#endif
+    int e = pthread_cond_timedwait(&c->cv, &m->mu, &ts);
+#ifndef NDEBUG
+    atomic_store_explicit(&m->owner, (uintptr_t)pthread_self(),
+                          memory_order_relaxed);
+#endif
+    return e == ETIMEDOUT ? 0 : 1;
+}
+
+void cairn__cond_signal(cairn__cond *c) { pthread_cond_signal(&c->cv); }
+
+void cairn__cond_broadcast(cairn__cond *c) { pthread_cond_broadcast(&c->cv); }

@@ -1,0 +1,49 @@
+/*
+ * testutil.h: helpers shared by the test programs.
+ *
+ * Every test program includes this after the cmocka headers:
+ *   #include <stdarg.h>
+ *   #include <stddef.h>
+ *   #include <setjmp.h>
+ *   #include <stdint.h>
+ *   #include <cmocka.h>
+ *   #include "testutil.h"
+ */
+#ifndef CAIRN_TESTUTIL_H
+#define CAIRN_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh, empty directory for one test: $CAIRN_TEST_TMPDIR (or /tmp)
+ * /cairn-<tag>-<pid>-<n>. Returns a malloc'd path; the test removes it with
+ * tu_rmtree and frees it. Never NULL (aborts the test on failure). */
+char *tu_tempdir(const char *tag);
+/* Recursively removes a directory tree (a test helper; not engine code). */
+void tu_rmtree(const char *path);
+
+/* A seed for randomized tests: $CAIRN_TEST_SEED if set, else time-based.
+ * Prints "seed=<n> (replay with CAIRN_TEST_SEED=<n>)" to stderr. */
+uint64_t tu_seed(const char *test_name);
+
+/* xorshift64* generator for tests. */
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+void tu_rng_init(tu_rng *r, uint64_t seed);
+uint64_t tu_rng_next(tu_rng *r);
+/* Uniform in [0, n); n > 0. */
+uint64_t tu_rng_uniform(tu_rng *r, uint64_t n);
+/* Fills buf with n random bytes. */
+void tu_rng_bytes(tu_rng *r, void *buf, size_t n);
+
+/* Kills the process with a message if not disarmed within `seconds`:
+ * the "no writer waits forever" guard for concurrency tests. */
+void tu_watchdog_arm(unsigned seconds, const char *what);
+void tu_watchdog_disarm(void);
+
+/* Scale factor for workloads: $CAIRN_TEST_SCALE (default 1). Sanitizer
+ * builds may set a smaller one through CTest. */
+double tu_scale(void);
+
+#endif
