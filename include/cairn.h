@@ -53,24 +53,24 @@ extern "C" {
  * that an internal key (key + 8 bytes) and its varint prefix always fit the
  * 32-bit lengths of the formats; values so that a WriteBatch stays below the
  * 4 GiB a fixed32 count and varint32 lengths can describe. */
-#define CAIRN_MAX_KEY_SIZE (64u * 1024u * 1024u)
+#define CAIRN_MAX_KEY_SIZE   (64u * 1024u * 1024u)
 #define CAIRN_MAX_VALUE_SIZE (1024u * 1024u * 1024u)
 
 /*
  * The error table. X(name, value, message). 0 is success; everything else is
  * negative and stable across releases.
  */
-#define CAIRN_ERROR_MAP(X)                                                    \
-    X(NOTFOUND, -1, "key not found")                                          \
-    X(CORRUPTION, -2, "data corruption detected")                             \
-    X(INVALID, -3, "invalid argument")                                        \
-    X(IO, -4, "I/O error")                                                    \
-    X(NOSPC, -5, "no space left on device")                                   \
-    X(NOMEM, -6, "out of memory")                                             \
-    X(BUSY, -7, "busy: the operation would stall")                            \
-    X(LOCKED, -8, "database is locked by another user")                       \
-    X(EXISTS, -9, "database already exists")                                  \
-    X(NOTSUP, -10, "operation not supported")                                 \
+#define CAIRN_ERROR_MAP(X)                                                     \
+    X(NOTFOUND, -1, "key not found")                                           \
+    X(CORRUPTION, -2, "data corruption detected")                              \
+    X(INVALID, -3, "invalid argument")                                         \
+    X(IO, -4, "I/O error")                                                     \
+    X(NOSPC, -5, "no space left on device")                                    \
+    X(NOMEM, -6, "out of memory")                                              \
+    X(BUSY, -7, "busy: the operation would stall")                             \
+    X(LOCKED, -8, "database is locked by another user")                        \
+    X(EXISTS, -9, "database already exists")                                   \
+    X(NOTSUP, -10, "operation not supported")                                  \
     X(CLOSED, -11, "database handle is closed")
 
 enum cairn_error {
@@ -150,6 +150,37 @@ CAIRN_EXPORT int cairn_options_set_env(cairn_options *opt, cairn_env *env);
 /* Info log: 1 (default) writes <db>/LOG, rotating an old one to LOG.old at
  * open; 0 disables it. */
 CAIRN_EXPORT int cairn_options_set_info_log(cairn_options *opt, int enabled);
+/* Table files: uncompressed bytes per data block, 1 KiB .. 4 MiB (default
+ * 4 KiB); keys between restart points, 1 .. 65536 (default 16); target size
+ * of a table written by compaction, 1 MiB .. 1 GiB (default 2 MiB). */
+CAIRN_EXPORT int cairn_options_set_block_size(cairn_options *opt, size_t bytes);
+CAIRN_EXPORT int cairn_options_set_block_restart_interval(cairn_options *opt,
+                                                          int n);
+CAIRN_EXPORT int cairn_options_set_max_file_size(cairn_options *opt,
+                                                 size_t bytes);
+/* CAIRN_COMPRESSION_SNAPPY (default) or CAIRN_COMPRESSION_NONE. */
+#define CAIRN_COMPRESSION_NONE 0
+#define CAIRN_COMPRESSION_SNAPPY 1
+CAIRN_EXPORT int cairn_options_set_compression(cairn_options *opt, int type);
+/* Bloom filter with bits_per_key bits per key (LevelDB's built-in policy,
+ * "leveldb.BuiltinBloomFilter2"; 10 is a good choice), or 0 for none (the
+ * default). 0 .. 64. */
+CAIRN_EXPORT int cairn_options_set_bloom_bits_per_key(cairn_options *opt,
+                                                      int bits);
+/* Table files kept open at once, 74 .. 50000 (default 1000). */
+CAIRN_EXPORT int cairn_options_set_max_open_files(cairn_options *opt, int n);
+/* The block cache to use (shared between databases is allowed), or NULL
+ * for a private 8 MiB cache (the default). The cache must outlive every
+ * database using it. */
+typedef struct cairn_cache cairn_cache;
+CAIRN_EXPORT int cairn_options_set_cache(cairn_options *opt,
+                                         cairn_cache *cache);
+
+/* A sharded LRU cache of uncompressed blocks holding up to capacity bytes.
+ * Thread-safe. NULL on out-of-memory. */
+CAIRN_EXPORT cairn_cache *cairn_cache_create_lru(size_t capacity);
+/* Destroys a cache; every database using it must be closed first. */
+CAIRN_EXPORT void cairn_cache_destroy(cairn_cache *cache);
 
 /* Read options. Defaults: verify_checksums 0, fill_cache 1. */
 CAIRN_EXPORT cairn_readoptions *cairn_readoptions_create(void);
@@ -157,6 +188,12 @@ CAIRN_EXPORT void cairn_readoptions_destroy(cairn_readoptions *ro);
 CAIRN_EXPORT int cairn_readoptions_set_verify_checksums(cairn_readoptions *ro,
                                                         int v);
 CAIRN_EXPORT int cairn_readoptions_set_fill_cache(cairn_readoptions *ro, int v);
+/* Reads through these options see the database as of the snapshot (NULL:
+ * the latest state when each read starts). The snapshot must belong to the
+ * database read and stay unreleased while these options are used. */
+typedef struct cairn_snapshot cairn_snapshot;
+CAIRN_EXPORT int cairn_readoptions_set_snapshot(cairn_readoptions *ro,
+                                                const cairn_snapshot *snap);
 
 /* Write options. Default: sync 0. With sync 1 a write returns only after the
  * log has been fdatasync'ed, so it survives power loss. Without it the write
@@ -178,8 +215,8 @@ CAIRN_EXPORT int cairn_batch_clear(cairn_batch *b);
 /* Appends a put or delete. The bytes are copied. CAIRN_INVALID for bad
  * arguments or sizes, CAIRN_NOMEM when the batch cannot grow; the batch is
  * unchanged on failure. */
-CAIRN_EXPORT int cairn_batch_put(cairn_batch *b, const void *key,
-                                 size_t keylen, const void *val, size_t vallen);
+CAIRN_EXPORT int cairn_batch_put(cairn_batch *b, const void *key, size_t keylen,
+                                 const void *val, size_t vallen);
 CAIRN_EXPORT int cairn_batch_delete(cairn_batch *b, const void *key,
                                     size_t keylen);
 /* Appends every entry of src to dst (dst keeps its own header). src is not
@@ -196,8 +233,7 @@ CAIRN_EXPORT size_t cairn_batch_approximate_size(const cairn_batch *b);
  * callbacks are valid only during the call. */
 typedef int (*cairn_batch_put_fn)(void *ctx, const void *key, size_t keylen,
                                   const void *val, size_t vallen);
-typedef int (*cairn_batch_delete_fn)(void *ctx, const void *key,
-                                     size_t keylen);
+typedef int (*cairn_batch_delete_fn)(void *ctx, const void *key, size_t keylen);
 CAIRN_EXPORT int cairn_batch_iterate(const cairn_batch *b, void *ctx,
                                      cairn_batch_put_fn put,
                                      cairn_batch_delete_fn del);
@@ -230,9 +266,13 @@ CAIRN_EXPORT int cairn_db_open(const cairn_options *opt, const char *name,
                                cairn_db **dbp);
 
 /* Closes the handle: waits for in-flight calls on other threads to finish,
- * syncs nothing beyond what writes promised, releases the lock and frees
- * the handle. Returns the first error met while closing (the handle is freed
- * regardless). NULL is ignored. */
+ * stops background work, syncs nothing beyond what writes promised,
+ * releases the lock and frees the handle. Returns the first error met
+ * while closing (the handle is freed regardless), except CAIRN_BUSY: if
+ * iterators or snapshots of this database are still live, nothing is
+ * closed and the handle stays usable. A later call on a closed handle
+ * gives CAIRN_CLOSED while the handle's memory is still recognisable. NULL
+ * is ignored. */
 CAIRN_EXPORT int cairn_db_close(cairn_db *db);
 
 /* Sets key to value. wo may be NULL (defaults). */
@@ -256,6 +296,96 @@ CAIRN_EXPORT int cairn_db_get(cairn_db *db, const cairn_readoptions *ro,
                               const void *key, size_t keylen, void **valp,
                               size_t *vallen);
 
+/* ---------------------------------------------------------------------- */
+/* Snapshots                                                               */
+
+/* A consistent view of the database as of now: reads through read options
+ * carrying it see exactly the writes that completed before it was taken.
+ * NULL on out-of-memory or a bad handle (see cairn_errmsg()). Release it
+ * with cairn_db_release_snapshot before closing the database. */
+CAIRN_EXPORT const cairn_snapshot *cairn_db_create_snapshot(cairn_db *db);
+/* Releases a snapshot (NULL is ignored). */
+CAIRN_EXPORT void cairn_db_release_snapshot(cairn_db *db,
+                                            const cairn_snapshot *snap);
+
+/* ---------------------------------------------------------------------- */
+/* Iterators                                                               */
+
+/* An iterator over the database in key order (bytewise), seeing the state
+ * as of its creation (or ro's snapshot): later writes, flushes and
+ * compactions do not change what it yields. It pins the files it reads,
+ * so destroy it promptly. A new iterator is not positioned: call one of
+ * the seek functions first. NULL on out-of-memory or a bad handle.
+ * Destroy every iterator before closing its database. One thread at a time
+ * per iterator. */
+typedef struct cairn_iter cairn_iter;
+CAIRN_EXPORT cairn_iter *cairn_db_iter_create(cairn_db *db,
+                                              const cairn_readoptions *ro);
+CAIRN_EXPORT void cairn_iter_destroy(cairn_iter *it);
+/* 1 when positioned at an entry, 0 at either end or after an error. */
+CAIRN_EXPORT int cairn_iter_valid(const cairn_iter *it);
+CAIRN_EXPORT void cairn_iter_seek_first(cairn_iter *it);
+CAIRN_EXPORT void cairn_iter_seek_last(cairn_iter *it);
+/* Positions at the first key >= key. */
+CAIRN_EXPORT void cairn_iter_seek(cairn_iter *it, const void *key,
+                                  size_t keylen);
+CAIRN_EXPORT void cairn_iter_next(cairn_iter *it);
+CAIRN_EXPORT void cairn_iter_prev(cairn_iter *it);
+/* The current key or value; valid until the iterator moves or is
+ * destroyed. NULL (and *len 0) when not valid. */
+CAIRN_EXPORT const void *cairn_iter_key(const cairn_iter *it, size_t *len);
+CAIRN_EXPORT const void *cairn_iter_value(const cairn_iter *it, size_t *len);
+/* 0, or the error that stopped the iterator (CAIRN_CORRUPTION, CAIRN_IO,
+ * CAIRN_NOMEM); the thread message has the detail. */
+CAIRN_EXPORT int cairn_iter_status(const cairn_iter *it);
+
+/* ---------------------------------------------------------------------- */
+/* Introspection                                                           */
+
+/* The value of a property as a malloc'd NUL-terminated string (free with
+ * cairn_free), or NULL for an unknown name. Names (the "leveldb." spelling
+ * of each is accepted too):
+ *   cairn.num-files-at-level<N>   files at level N (0..6)
+ *   cairn.stats                   a table of files, sizes and work per level
+ *   cairn.sstables                every table file per level
+ *   cairn.approximate-memory-usage  bytes of memtables and block cache
+ */
+CAIRN_EXPORT char *cairn_db_property(cairn_db *db, const char *name);
+
+/* For each of n ranges [start[i], limit[i]), the approximate bytes on disk
+ * of the keys in it (tables only; memtables are not counted), in sizes[i].
+ */
+CAIRN_EXPORT int cairn_db_approximate_sizes(cairn_db *db, int n,
+                                            const void *const *start,
+                                            const size_t *start_len,
+                                            const void *const *limit,
+                                            const size_t *limit_len,
+                                            uint64_t *sizes);
+
+/* ---------------------------------------------------------------------- */
+/* Compaction                                                              */
+
+/* Compacts every level overlapping the user-key range [start, limit]
+ * down as far as it goes: first the memtable is written out, then each
+ * level's overlapping files are merged into the next, dropping overwritten
+ * values and tombstones nothing needs. A NULL start (or limit) means the
+ * range is open at that end; a non-NULL pointer with length 0 is the empty
+ * key. Blocks until done. Errors: the sticky background error, CAIRN_IO,
+ * CAIRN_NOSPC, CAIRN_CORRUPTION. */
+CAIRN_EXPORT int cairn_db_compact_range(cairn_db *db, const void *start,
+                                        size_t start_len, const void *limit,
+                                        size_t limit_len);
+
+/* Writes the memtable (and any queued immutable memtables) to table files
+ * and waits until they are recorded. */
+CAIRN_EXPORT int cairn_db_flush(cairn_db *db);
+
+/* Pauses automatic background compaction (flushes go on, and a
+ * compaction already running finishes), or resumes it. Writers may stall
+ * at the level-0 stop trigger while compaction is paused. */
+CAIRN_EXPORT int cairn_db_pause_compaction(cairn_db *db);
+CAIRN_EXPORT int cairn_db_resume_compaction(cairn_db *db);
+
 /* Copies the handle's most recent error detail (from any thread) into buf,
  * NUL-terminated and truncated to cap bytes. Returns the full length of the
  * message. An empty message means no call on this handle has failed. */
@@ -266,6 +396,23 @@ CAIRN_EXPORT size_t cairn_db_errmsg(cairn_db *db, char *buf, size_t cap);
  * if the database is open. A missing directory is not an error. opt may be
  * NULL (default env). */
 CAIRN_EXPORT int cairn_db_destroy(const cairn_options *opt, const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Diagnostics                                                             */
+
+/* Decodes one database file and calls print(ctx, line) for each line of a
+ * human-readable dump (no trailing newline in line). The file's kind comes
+ * from its name: NNNNNN.log (each record's offset, sequence, count and
+ * entries), MANIFEST-NNNNNN (each VersionEdit), NNNNNN.ldb / .sst (each
+ * entry, once table support is present). Keys and values are printed with
+ * non-printable bytes escaped as \xNN. Damage is printed as it is met and
+ * the dump goes on where the format allows; the return value is 0, the
+ * first error that stopped the dump (CAIRN_CORRUPTION, CAIRN_IO,
+ * CAIRN_NOTFOUND), CAIRN_NOTSUP for a file of unknown kind, or the first
+ * non-zero value print returned. env may be NULL (default). */
+typedef int (*cairn_print_fn)(void *ctx, const char *line);
+CAIRN_EXPORT int cairn_dump_file(cairn_env *env, const char *path,
+                                 cairn_print_fn print, void *ctx);
 
 /* Frees memory returned by cairn (values from cairn_db_get). NULL is
  * ignored. */

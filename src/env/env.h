@@ -125,7 +125,7 @@ static inline int cairn__file_read(cairn__file *f, size_t n, char *buf,
 }
 static inline int cairn__file_skip(cairn__file *f, uint64_t n)
 {
-    return f->ops->skip(f, n);
+    return (f->ops->skip)(f, n);
 }
 static inline int cairn__file_append(cairn__file *f, const void *data,
                                      size_t n)

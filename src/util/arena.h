@@ -17,9 +17,9 @@
 #include <stddef.h>
 
 typedef struct cairn__arena {
-    char *ptr;          /* next free byte in the current block */
-    size_t remaining;   /* bytes left in the current block */
-    void **blocks;      /* every block, for freeing */
+    char *ptr;        /* next free byte in the current block */
+    size_t remaining; /* bytes left in the current block */
+    void **blocks;    /* every block, for freeing */
     size_t nblocks;
     size_t capblocks;
     atomic_size_t usage; /* Atomic, relaxed: bytes of blocks + bookkeeping */

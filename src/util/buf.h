@@ -18,7 +18,10 @@ typedef struct cairn__buf {
     size_t cap;
 } cairn__buf;
 
-#define CAIRN__BUF_INIT {NULL, 0, 0}
+#define CAIRN__BUF_INIT                                                        \
+    {                                                                          \
+        NULL, 0, 0                                                             \
+    }
 
 void cairn__buf_init(cairn__buf *b);
 void cairn__buf_fini(cairn__buf *b);
@@ -27,7 +30,10 @@ int cairn__buf_reserve(cairn__buf *b, size_t extra) CAIRN_WUR;
 int cairn__buf_append(cairn__buf *b, const void *p, size_t n) CAIRN_WUR;
 /* Sets the length (growing with zero bytes if needed). */
 int cairn__buf_resize(cairn__buf *b, size_t n) CAIRN_WUR;
-static inline void cairn__buf_clear(cairn__buf *b) { b->len = 0; }
+static inline void cairn__buf_clear(cairn__buf *b)
+{
+    b->len = 0;
+}
 static inline cairn__slice cairn__buf_slice(const cairn__buf *b)
 {
     return cairn__slice_make(b->data, b->len);

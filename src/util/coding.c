@@ -145,7 +145,8 @@ int cairn__put_varint64(cairn__buf *b, uint64_t v)
 int cairn__put_length_prefixed(cairn__buf *b, const void *p, size_t n)
 {
     if (n > UINT32_MAX)
-        return cairn__err(CAIRN_INVALID, "slice of %zu bytes too long to encode", n);
+        return cairn__err(CAIRN_INVALID,
+                          "slice of %zu bytes too long to encode", n);
     CAIRN_TRY(cairn__buf_reserve(b, CAIRN__MAX_VARINT32 + n));
     CAIRN_TRY(cairn__put_varint32(b, (uint32_t)n));
     return cairn__buf_append(b, p, n);

@@ -75,6 +75,7 @@ int cairn__put_fixed64(cairn__buf *b, uint64_t v) CAIRN_WUR;
 int cairn__put_varint32(cairn__buf *b, uint32_t v) CAIRN_WUR;
 int cairn__put_varint64(cairn__buf *b, uint64_t v) CAIRN_WUR;
 /* Fails with CAIRN_INVALID if n does not fit a varint32. */
-int cairn__put_length_prefixed(cairn__buf *b, const void *p, size_t n) CAIRN_WUR;
+int cairn__put_length_prefixed(cairn__buf *b, const void *p,
+                               size_t n) CAIRN_WUR;
 
 #endif

@@ -24,8 +24,8 @@ static void build_tables(void)
     }
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
-            tables[t][i] = (tables[t - 1][i] >> 8) ^
-                           tables[0][tables[t - 1][i] & 0xff];
+            tables[t][i] =
+                (tables[t - 1][i] >> 8) ^ tables[0][tables[t - 1][i] & 0xff];
 }
 
 uint32_t cairn__crc32c_extend_portable(uint32_t crc, const void *data, size_t n)

@@ -24,7 +24,8 @@ static inline uint32_t cairn__crc32c(const void *data, size_t n)
 }
 
 /* The portable implementation, exported so tests can compare both paths. */
-uint32_t cairn__crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
+uint32_t cairn__crc32c_extend_portable(uint32_t crc, const void *data,
+                                       size_t n);
 
 /* 1 when the hardware path is in use. */
 int cairn__crc32c_hw_available(void);

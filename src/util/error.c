@@ -18,8 +18,8 @@ const char *cairn_strerror(int code)
     switch (code) {
     case CAIRN_OK:
         return "success";
-#define CAIRN_STRERROR_CASE_(name, value, msg)                                \
-    case CAIRN_##name:                                                        \
+#define CAIRN_STRERROR_CASE_(name, value, msg)                                 \
+    case CAIRN_##name:                                                         \
         return msg;
         CAIRN_ERROR_MAP(CAIRN_STRERROR_CASE_)
 #undef CAIRN_STRERROR_CASE_
@@ -33,8 +33,8 @@ const char *cairn_errname(int code)
     switch (code) {
     case CAIRN_OK:
         return "CAIRN_OK";
-#define CAIRN_ERRNAME_CASE_(name, value, msg)                                 \
-    case CAIRN_##name:                                                        \
+#define CAIRN_ERRNAME_CASE_(name, value, msg)                                  \
+    case CAIRN_##name:                                                         \
         return "CAIRN_" #name;
         CAIRN_ERROR_MAP(CAIRN_ERRNAME_CASE_)
 #undef CAIRN_ERRNAME_CASE_
@@ -43,9 +43,21 @@ const char *cairn_errname(int code)
     }
 }
 
-const char *cairn__errmsg_get(void) { return tl_msg; }
+const char *cairn__errmsg_get(void)
+{
+    return tl_msg;
+}
 
-void cairn__errmsg_clear(void) { tl_msg[0] = '\0'; }
+void cairn__errmsg_clear(void)
+{
+    tl_msg[0] = '\0';
+}
+
+void cairn__errmsg_restore(const char *msg)
+{
+    if (msg != tl_msg)
+        snprintf(tl_msg, sizeof tl_msg, "%s", msg);
+}
 
 static void set_msg(int code, const char *loc, const char *fmt, va_list ap)
 {
@@ -107,8 +119,8 @@ int cairn__err_errno(int errnum, const char *what, const char *path)
     if (strerror_r(errnum, ebuf, sizeof ebuf) != 0)
         snprintf(ebuf, sizeof ebuf, "errno %d", errnum);
 #endif
-    return cairn__err(code, "%s %s: %s", what ? what : "",
-                      path ? path : "", es);
+    return cairn__err(code, "%s %s: %s", what ? what : "", path ? path : "",
+                      es);
 }
 
 int cairn__err_wrap(int code, const char *fmt, ...)

@@ -22,16 +22,16 @@
 #define CAIRN__ERRMSG_MAX 512
 
 #if defined(__GNUC__)
-#define CAIRN_WUR __attribute__((warn_unused_result))
+#define CAIRN_WUR          __attribute__((warn_unused_result))
 #define CAIRN_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define CAIRN_UNUSED __attribute__((unused))
-#define CAIRN_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CAIRN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CAIRN_UNUSED       __attribute__((unused))
+#define CAIRN_LIKELY(x)    __builtin_expect(!!(x), 1)
+#define CAIRN_UNLIKELY(x)  __builtin_expect(!!(x), 0)
 #else
 #define CAIRN_WUR
 #define CAIRN_PRINTF(a, b)
 #define CAIRN_UNUSED
-#define CAIRN_LIKELY(x) (x)
+#define CAIRN_LIKELY(x)   (x)
 #define CAIRN_UNLIKELY(x) (x)
 #endif
 
@@ -55,23 +55,25 @@ int cairn__err_wrap(int code, const char *fmt, ...) CAIRN_PRINTF(2, 3);
 /* The calling thread's current message (never NULL). */
 const char *cairn__errmsg_get(void);
 void cairn__errmsg_clear(void);
+/* Puts back a message saved earlier (so cleanup cannot replace it). */
+void cairn__errmsg_restore(const char *msg);
 
 /* Raises CAIRN_CORRUPTION with the location of the check that failed. */
-#define CAIRN_CORRUPT(...)                                                    \
+#define CAIRN_CORRUPT(...)                                                     \
     cairn__err_at(CAIRN_CORRUPTION, __FILE__, __LINE__, __VA_ARGS__)
 
 /* The two control-flow helpers allowed by STYLE.md. */
-#define CAIRN_TRY(expr)                                                       \
-    do {                                                                      \
-        int cairn_try_rc_ = (expr);                                           \
-        if (cairn_try_rc_ != 0)                                               \
-            return cairn_try_rc_;                                             \
+#define CAIRN_TRY(expr)                                                        \
+    do {                                                                       \
+        int cairn_try_rc_ = (expr);                                            \
+        if (cairn_try_rc_ != 0)                                                \
+            return cairn_try_rc_;                                              \
     } while (0)
-#define CAIRN_TRY_GOTO(rc, expr, label)                                       \
-    do {                                                                      \
-        (rc) = (expr);                                                        \
-        if ((rc) != 0)                                                        \
-            goto label;                                                       \
+#define CAIRN_TRY_GOTO(rc, expr, label)                                        \
+    do {                                                                       \
+        (rc) = (expr);                                                         \
+        if ((rc) != 0)                                                         \
+            goto label;                                                        \
     } while (0)
 
 #endif

@@ -19,7 +19,10 @@ int cairn__mutex_init(cairn__mutex *m)
     return 0;
 }
 
-void cairn__mutex_fini(cairn__mutex *m) { pthread_mutex_destroy(&m->mu); }
+void cairn__mutex_fini(cairn__mutex *m)
+{
+    pthread_mutex_destroy(&m->mu);
+}
 
 void cairn__mutex_lock(cairn__mutex *m)
 {
@@ -52,7 +55,10 @@ int cairn__cond_init(cairn__cond *c)
     return 0;
 }
 
-void cairn__cond_fini(cairn__cond *c) { pthread_cond_destroy(&c->cv); }
+void cairn__cond_fini(cairn__cond *c)
+{
+    pthread_cond_destroy(&c->cv);
+}
 
 void cairn__cond_wait(cairn__cond *c, cairn__mutex *m)
 {
@@ -84,6 +90,12 @@ int cairn__cond_timedwait_ns(cairn__cond *c, cairn__mutex *m, uint64_t ns)
     return e == ETIMEDOUT ? 0 : 1;
 }
 
-void cairn__cond_signal(cairn__cond *c) { pthread_cond_signal(&c->cv); }
+void cairn__cond_signal(cairn__cond *c)
+{
+    pthread_cond_signal(&c->cv);
+}
 
-void cairn__cond_broadcast(cairn__cond *c) { pthread_cond_broadcast(&c->cv); }
+void cairn__cond_broadcast(cairn__cond *c)
+{
+    pthread_cond_broadcast(&c->cv);
+}

@@ -35,8 +35,8 @@ void cairn__mutex_lock(cairn__mutex *m);
 void cairn__mutex_unlock(cairn__mutex *m);
 
 #ifndef NDEBUG
-#define cairn__mutex_assert_held(m)                                           \
-    assert(atomic_load_explicit(&(m)->owner, memory_order_relaxed) ==         \
+#define cairn__mutex_assert_held(m)                                            \
+    assert(atomic_load_explicit(&(m)->owner, memory_order_relaxed) ==          \
            (uintptr_t)pthread_self())
 #else
 #define cairn__mutex_assert_held(m) ((void)0)

@@ -44,7 +44,8 @@ static inline int cairn__slice_compare(cairn__slice a, cairn__slice b)
 
 static inline int cairn__slice_equal(cairn__slice a, cairn__slice b)
 {
-    return a.size == b.size && (a.size == 0 || memcmp(a.data, b.data, a.size) == 0);
+    return a.size == b.size &&
+           (a.size == 0 || memcmp(a.data, b.data, a.size) == 0);
 }
 
 #endif

@@ -2,7 +2,9 @@
  * testutil.c: see testutil.h. Test-only code: it may call the C library
  * and POSIX directly.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "testutil.h"
 
 #include <dirent.h>
@@ -95,7 +97,10 @@ uint64_t tu_rng_next(tu_rng *r)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-uint64_t tu_rng_uniform(tu_rng *r, uint64_t n) { return tu_rng_next(r) % n; }
+uint64_t tu_rng_uniform(tu_rng *r, uint64_t n)
+{
+    return tu_rng_next(r) % n;
+}
 
 void tu_rng_bytes(tu_rng *r, void *buf, size_t n)
 {

@@ -1,0 +1,517 @@
+/*
+ * api.c: the public functions of include/cairn.h that take a database or an
+ * options object: argument validation, handle lifetime, and the per-handle
+ * error message. Engine work is delegated to db.c, write.c and read.c.
+ *
+ * Handle lifetime: every call on a cairn_db enters (inflight + 1) and
+ * leaves; close marks the handle closing, waits for inflight to drain, then
+ * tears the engine down. The closed shell is kept in a small ring of
+ * tombstones so that a call on a recently closed handle is answered with
+ * CAIRN_CLOSED instead of touching freed memory ("use after close where
+ * detectable"); the oldest tombstones are freed as the ring turns over.
+ */
+#include "db/db_impl.h"
+
+#include "db/batch.h"
+#include "util/ikey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_WRITE_BUFFER (4u * 1024u * 1024u)
+#define MIN_WRITE_BUFFER     (64u * 1024u)
+#define MAX_WRITE_BUFFER     (1024u * 1024u * 1024u)
+
+int cairn_version_major(void)
+{
+    return CAIRN_VERSION_MAJOR;
+}
+int cairn_version_minor(void)
+{
+    return CAIRN_VERSION_MINOR;
+}
+
+const char *cairn_errmsg(void)
+{
+    return cairn__errmsg_get();
+}
+
+void cairn_free(void *p)
+{
+    free(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Options                                                                 */
+
+cairn_options *cairn_options_create(void)
+{
+    cairn_options *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return NULL;
+    o->write_buffer_size = DEFAULT_WRITE_BUFFER;
+    o->info_log = 1;
+    o->block_size = 4096;
+    o->block_restart_interval = 16;
+    o->max_file_size = 2u << 20;
+    o->compression = CAIRN_COMPRESSION_SNAPPY;
+    o->bloom_bits_per_key = 0;
+    o->max_open_files = 1000;
+    o->cache = NULL;
+    o->max_immutable_memtables = 2;
+    return o;
+}
+
+void cairn_options_destroy(cairn_options *opt)
+{
+    free(opt);
+}
+
+#define CHECK_HANDLE(h, what)                                                  \
+    do {                                                                       \
+        if ((h) == NULL)                                                       \
+            return cairn__err(CAIRN_INVALID, "%s: NULL " what, __func__);      \
+    } while (0)
+
+int cairn_options_set_create_if_missing(cairn_options *opt, int v)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->create_if_missing = v != 0;
+    return 0;
+}
+
+int cairn_options_set_error_if_exists(cairn_options *opt, int v)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->error_if_exists = v != 0;
+    return 0;
+}
+
+int cairn_options_set_paranoid_checks(cairn_options *opt, int v)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->paranoid_checks = v != 0;
+    return 0;
+}
+
+int cairn_options_set_write_buffer_size(cairn_options *opt, size_t bytes)
+{
+    CHECK_HANDLE(opt, "options");
+    if (bytes < MIN_WRITE_BUFFER || bytes > MAX_WRITE_BUFFER)
+        return cairn__err(CAIRN_INVALID,
+                          "write_buffer_size %zu outside [%u, %u]", bytes,
+                          MIN_WRITE_BUFFER, MAX_WRITE_BUFFER);
+    opt->write_buffer_size = bytes;
+    return 0;
+}
+
+int cairn_options_set_env(cairn_options *opt, cairn_env *env)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->env = env;
+    return 0;
+}
+
+int cairn_options_set_info_log(cairn_options *opt, int enabled)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->info_log = enabled != 0;
+    return 0;
+}
+
+int cairn_options_set_block_size(cairn_options *opt, size_t bytes)
+{
+    CHECK_HANDLE(opt, "options");
+    if (bytes < 1024 || bytes > (4u << 20))
+        return cairn__err(CAIRN_INVALID, "block_size %zu outside [1 KiB, 4 MiB]",
+                          bytes);
+    opt->block_size = bytes;
+    return 0;
+}
+
+int cairn_options_set_block_restart_interval(cairn_options *opt, int n)
+{
+    CHECK_HANDLE(opt, "options");
+    if (n < 1 || n > 65536)
+        return cairn__err(CAIRN_INVALID,
+                          "block_restart_interval %d outside [1, 65536]", n);
+    opt->block_restart_interval = n;
+    return 0;
+}
+
+int cairn_options_set_max_file_size(cairn_options *opt, size_t bytes)
+{
+    CHECK_HANDLE(opt, "options");
+    if (bytes < (1u << 20) || bytes > (1u << 30))
+        return cairn__err(CAIRN_INVALID,
+                          "max_file_size %zu outside [1 MiB, 1 GiB]", bytes);
+    opt->max_file_size = bytes;
+    return 0;
+}
+
+int cairn_options_set_compression(cairn_options *opt, int type)
+{
+    CHECK_HANDLE(opt, "options");
+    if (type != CAIRN_COMPRESSION_NONE && type != CAIRN_COMPRESSION_SNAPPY)
+        return cairn__err(CAIRN_INVALID, "unknown compression type %d", type);
+    opt->compression = type;
+    return 0;
+}
+
+int cairn_options_set_bloom_bits_per_key(cairn_options *opt, int bits)
+{
+    CHECK_HANDLE(opt, "options");
+    if (bits < 0 || bits > 64)
+        return cairn__err(CAIRN_INVALID, "bloom bits per key %d outside [0, 64]",
+                          bits);
+    opt->bloom_bits_per_key = bits;
+    return 0;
+}
+
+int cairn_options_set_max_open_files(cairn_options *opt, int n)
+{
+    CHECK_HANDLE(opt, "options");
+    if (n < 74 || n > 50000)
+        return cairn__err(CAIRN_INVALID, "max_open_files %d outside [74, 50000]",
+                          n);
+    opt->max_open_files = n;
+    return 0;
+}
+
+int cairn_options_set_cache(cairn_options *opt, cairn_cache *cache)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->cache = cache;
+    return 0;
+}
+
+cairn_cache *cairn_cache_create_lru(size_t capacity)
+{
+    cairn_cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    if (cairn__cache_create(capacity, &c->c) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cairn_cache_destroy(cairn_cache *cache)
+{
+    if (cache == NULL)
+        return;
+    cairn__cache_destroy(cache->c);
+    free(cache);
+}
+
+cairn_readoptions *cairn_readoptions_create(void)
+{
+    cairn_readoptions *o = calloc(1, sizeof *o);
+    if (o != NULL)
+        o->fill_cache = 1;
+    return o;
+}
+
+void cairn_readoptions_destroy(cairn_readoptions *ro)
+{
+    free(ro);
+}
+
+int cairn_readoptions_set_verify_checksums(cairn_readoptions *ro, int v)
+{
+    CHECK_HANDLE(ro, "read options");
+    ro->verify_checksums = v != 0;
+    return 0;
+}
+
+int cairn_readoptions_set_fill_cache(cairn_readoptions *ro, int v)
+{
+    CHECK_HANDLE(ro, "read options");
+    ro->fill_cache = v != 0;
+    return 0;
+}
+
+int cairn_readoptions_set_snapshot(cairn_readoptions *ro,
+                                   const cairn_snapshot *snap)
+{
+    CHECK_HANDLE(ro, "read options");
+    ro->snapshot = snap;
+    return 0;
+}
+
+cairn_writeoptions *cairn_writeoptions_create(void)
+{
+    return calloc(1, sizeof(cairn_writeoptions));
+}
+
+void cairn_writeoptions_destroy(cairn_writeoptions *wo)
+{
+    free(wo);
+}
+
+int cairn_writeoptions_set_sync(cairn_writeoptions *wo, int v)
+{
+    CHECK_HANDLE(wo, "write options");
+    wo->sync = v != 0;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Handle lifetime                                                         */
+
+#define TOMBSTONES 256
+static pthread_mutex_t tomb_mu = PTHREAD_MUTEX_INITIALIZER;
+static cairn_db *tombs[TOMBSTONES];
+static size_t tomb_next;
+
+static void bury(cairn_db *db)
+{
+    pthread_mutex_lock(&tomb_mu);
+    cairn_db *old = tombs[tomb_next];
+    tombs[tomb_next] = db;
+    tomb_next = (tomb_next + 1) % TOMBSTONES;
+    pthread_mutex_unlock(&tomb_mu);
+    free(old);
+}
+
+/* Copies the thread's message into the handle (for cairn_db_errmsg). */
+int cairn__api_record(cairn_db *db, int rc)
+{
+    if (rc != 0 && rc != CAIRN_NOTFOUND) {
+        cairn__mutex_lock(&db->errmu);
+        snprintf(db->errmsg, sizeof db->errmsg, "%s", cairn__errmsg_get());
+        cairn__mutex_unlock(&db->errmu);
+    }
+    return rc;
+}
+
+int cairn__api_enter(cairn_db *db, const char *fn)
+{
+    if (db == NULL)
+        return cairn__err(CAIRN_INVALID, "%s: NULL database handle", fn);
+    uint64_t magic = atomic_load(&db->magic);
+    if (magic == CAIRN__DB_DEAD)
+        return cairn__err(CAIRN_CLOSED, "%s: database handle used after close",
+                          fn);
+    if (magic != CAIRN__DB_MAGIC)
+        return cairn__err(CAIRN_INVALID, "%s: not a database handle", fn);
+    /* seq_cst pairs with close(): either close sees our inflight count
+     * and waits for us, or we see its closing flag and back out. */
+    atomic_fetch_add(&db->inflight, 1);
+    if (atomic_load(&db->closing)) {
+        atomic_fetch_sub(&db->inflight, 1);
+        return cairn__err(CAIRN_CLOSED, "%s: database is closing", fn);
+    }
+    return 0;
+}
+
+int cairn__api_leave(cairn_db *db, int rc)
+{
+    cairn__api_record(db, rc);
+    atomic_fetch_sub(&db->inflight, 1);
+    return rc;
+}
+
+static int check_bytes(const void *p, size_t n, size_t max, const char *what,
+                       const char *fn)
+{
+    if (p == NULL && n != 0)
+        return cairn__err(CAIRN_INVALID, "%s: NULL %s with length %zu", fn,
+                          what, n);
+    if (n > max)
+        return cairn__err(CAIRN_INVALID,
+                          "%s: %s of %zu bytes exceeds the maximum %zu", fn,
+                          what, n, max);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Database calls                                                          */
+
+int cairn_db_open(const cairn_options *opt, const char *name, cairn_db **dbp)
+{
+    if (dbp == NULL)
+        return cairn__err(CAIRN_INVALID, "cairn_db_open: NULL result pointer");
+    *dbp = NULL;
+    if (opt == NULL)
+        return cairn__err(CAIRN_INVALID, "cairn_db_open: NULL options");
+    if (name == NULL || name[0] == '\0')
+        return cairn__err(CAIRN_INVALID, "cairn_db_open: empty database name");
+    if (strlen(name) > 4000)
+        return cairn__err(CAIRN_INVALID,
+                          "cairn_db_open: database name too long");
+    return cairn__db_open(opt, name, dbp);
+}
+
+int cairn_db_close(cairn_db *db)
+{
+    if (db == NULL)
+        return 0;
+    uint64_t magic = atomic_load(&db->magic);
+    if (magic == CAIRN__DB_DEAD)
+        return cairn__err(CAIRN_CLOSED,
+                          "cairn_db_close: database handle used after close");
+    if (magic != CAIRN__DB_MAGIC)
+        return cairn__err(CAIRN_INVALID,
+                          "cairn_db_close: not a database handle");
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&db->closing, &expected, 1))
+        return cairn__err(CAIRN_CLOSED, "cairn_db_close: already closing");
+    while (atomic_load(&db->inflight) != 0)
+        db->env->ops->sleep_micros(db->env, 100);
+    /* No call is in flight and none can start: count what still pins the
+     * engine. Freeing it under a live iterator would crash later. */
+    cairn__mutex_lock(&db->mu);
+    int snaps = db->live_snapshots;
+    cairn__mutex_unlock(&db->mu);
+    int iters = atomic_load(&db->live_iters);
+    if (snaps > 0 || iters > 0) {
+        atomic_store(&db->closing, 0);
+        return cairn__api_record(db, cairn__err(CAIRN_BUSY,
+                                     "cairn_db_close: %d iterators and %d "
+                                     "snapshots are still live",
+                                     iters, snaps));
+    }
+    int rc = cairn__db_close(db);
+    atomic_store(&db->magic, CAIRN__DB_DEAD);
+    bury(db);
+    return rc;
+}
+
+static int write_rep(cairn_db *db, const cairn_writeoptions *wo,
+                     cairn__slice rep)
+{
+    return cairn__db_write(db, wo, rep);
+}
+
+int cairn_db_put(cairn_db *db, const cairn_writeoptions *wo, const void *key,
+                 size_t keylen, const void *val, size_t vallen)
+{
+    int rc = cairn__api_enter(db, __func__);
+    if (rc != 0)
+        return rc;
+    if ((rc = check_bytes(key, keylen, CAIRN_MAX_KEY_SIZE, "key", __func__)) !=
+            0 ||
+        (rc = check_bytes(val, vallen, CAIRN_MAX_VALUE_SIZE, "value",
+                          __func__)) != 0)
+        return cairn__api_leave(db, rc);
+    cairn__buf rep = CAIRN__BUF_INIT;
+    char hdr[2 * CAIRN__MAX_VARINT32 + 1];
+    char *p = hdr;
+    *p++ = CAIRN__TYPE_VALUE;
+    p = cairn__encode_varint32(p, (uint32_t)keylen);
+    if ((rc = cairn__batch_rep_reset(&rep, 0)) == 0 &&
+        (rc = cairn__buf_reserve(&rep, (size_t)(p - hdr) + keylen + vallen +
+                                           5)) == 0) {
+        char vh[CAIRN__MAX_VARINT32];
+        char *ve = cairn__encode_varint32(vh, (uint32_t)vallen);
+        cairn__batch_rep_set_count(&rep, 1);
+        /* Room was reserved above, so these appends cannot fail. */
+        if ((rc = cairn__buf_append(&rep, hdr, (size_t)(p - hdr))) == 0 &&
+            (rc = cairn__buf_append(&rep, key, keylen)) == 0 &&
+            (rc = cairn__buf_append(&rep, vh, (size_t)(ve - vh))) == 0 &&
+            (rc = cairn__buf_append(&rep, val, vallen)) == 0)
+            rc = write_rep(db, wo, cairn__buf_slice(&rep));
+    }
+    cairn__buf_fini(&rep);
+    return cairn__api_leave(db, rc);
+}
+
+int cairn_db_delete(cairn_db *db, const cairn_writeoptions *wo, const void *key,
+                    size_t keylen)
+{
+    int rc = cairn__api_enter(db, __func__);
+    if (rc != 0)
+        return rc;
+    if ((rc = check_bytes(key, keylen, CAIRN_MAX_KEY_SIZE, "key", __func__)) !=
+        0)
+        return cairn__api_leave(db, rc);
+    cairn__buf rep = CAIRN__BUF_INIT;
+    char hdr[CAIRN__MAX_VARINT32 + 1];
+    char *p = hdr;
+    *p++ = CAIRN__TYPE_DELETION;
+    p = cairn__encode_varint32(p, (uint32_t)keylen);
+    if ((rc = cairn__batch_rep_reset(&rep, 0)) == 0 &&
+        (rc = cairn__buf_reserve(&rep, (size_t)(p - hdr) + keylen)) == 0) {
+        cairn__batch_rep_set_count(&rep, 1);
+        if ((rc = cairn__buf_append(&rep, hdr, (size_t)(p - hdr))) == 0 &&
+            (rc = cairn__buf_append(&rep, key, keylen)) == 0)
+            rc = write_rep(db, wo, cairn__buf_slice(&rep));
+    }
+    cairn__buf_fini(&rep);
+    return cairn__api_leave(db, rc);
+}
+
+int cairn_db_write(cairn_db *db, const cairn_writeoptions *wo,
+                   const cairn_batch *batch)
+{
+    int rc = cairn__api_enter(db, __func__);
+    if (rc != 0)
+        return rc;
+    if (batch == NULL)
+        return cairn__api_leave(db,
+                     cairn__err(CAIRN_INVALID, "cairn_db_write: NULL batch"));
+    if (batch->rep.len < CAIRN__BATCH_HEADER)
+        return cairn__api_leave(db, cairn__err(CAIRN_INVALID,
+                                    "cairn_db_write: uninitialised batch"));
+    return cairn__api_leave(db, write_rep(db, wo, cairn__buf_slice(&batch->rep)));
+}
+
+int cairn_db_get(cairn_db *db, const cairn_readoptions *ro, const void *key,
+                 size_t keylen, void **valp, size_t *vallen)
+{
+    if (valp != NULL)
+        *valp = NULL;
+    if (vallen != NULL)
+        *vallen = 0;
+    int rc = cairn__api_enter(db, __func__);
+    if (rc != 0)
+        return rc;
+    if (valp == NULL || vallen == NULL)
+        return cairn__api_leave(
+            db, cairn__err(CAIRN_INVALID, "cairn_db_get: NULL result pointer"));
+    if ((rc = check_bytes(key, keylen, CAIRN_MAX_KEY_SIZE, "key", __func__)) !=
+        0)
+        return cairn__api_leave(db, rc);
+    cairn__buf val = CAIRN__BUF_INIT;
+    rc = cairn__db_get(db, ro, cairn__slice_make(key, keylen), &val);
+    if (rc == 0) {
+        /* Hand over the buffer itself; a zero-length value still gets a
+         * real allocation so success always means non-NULL. */
+        if (val.data == NULL && (rc = cairn__buf_reserve(&val, 1)) != 0)
+            return cairn__api_leave(db, rc);
+        *valp = val.data;
+        *vallen = val.len;
+        return cairn__api_leave(db, 0);
+    }
+    cairn__buf_fini(&val);
+    return cairn__api_leave(db, rc);
+}
+
+size_t cairn_db_errmsg(cairn_db *db, char *buf, size_t cap)
+{
+    if (db == NULL || atomic_load(&db->magic) != CAIRN__DB_MAGIC) {
+        if (buf != NULL && cap > 0)
+            buf[0] = '\0';
+        return 0;
+    }
+    cairn__mutex_lock(&db->errmu);
+    size_t n = strlen(db->errmsg);
+    if (buf != NULL && cap > 0) {
+        size_t k = n < cap - 1 ? n : cap - 1;
+        memcpy(buf, db->errmsg, k);
+        buf[k] = '\0';
+    }
+    cairn__mutex_unlock(&db->errmu);
+    return n;
+}
+
+int cairn_db_destroy(const cairn_options *opt, const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return cairn__err(CAIRN_INVALID,
+                          "cairn_db_destroy: empty database name");
+    return cairn__db_destroy(opt, name);
+}

@@ -1,0 +1,601 @@
+/*
+ * db.c: opening (with recovery), closing and destroying a database.
+ *
+ * Open, step by step (docs/design.md "Open and recovery"):
+ *   1. Create the directory, take LOCK (a second open fails, a stale LOCK
+ *      of a killed process does not block: fcntl locks die with their
+ *      process), rotate the info log.
+ *   2. Without CURRENT: create a new database if allowed (MANIFEST-000001
+ *      synced before CURRENT names it). With it: honour error_if_exists.
+ *   3. Replay the MANIFEST into the version set (any damage is fatal).
+ *   4. Check every table the version names is present; collect the logs
+ *      numbered >= the log number (or == the previous log number).
+ *   5. Replay those logs, in order, into a memtable. A damaged record is
+ *      reported to the info log and skipped, or fails the open under
+ *      paranoid_checks. A torn tail is silent (it was never acknowledged).
+ *   6. last_seq = max(MANIFEST's, the largest replayed) — without the
+ *      underflow of LevelDB #1198 for empty records.
+ *   7. Start a new log (synced directory entry), write a fresh MANIFEST
+ *      naming it, and delete files no longer needed, only after the
+ *      MANIFEST that stops naming them is durable.
+ * The replayed logs stay in the log number range until their contents are
+ * written to a table, so they are replayed again after a crash.
+ */
+#include "db/db_impl.h"
+
+#include "db/batch.h"
+#include "db/filename.h"
+#include "util/ikey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cairn__db_set_bg_error(cairn_db *db, int rc)
+{
+    cairn__mutex_assert_held(&db->mu);
+    if (rc != 0 && db->bg_error == 0) {
+        db->bg_error = rc;
+        snprintf(db->bg_errmsg, sizeof db->bg_errmsg, "%s",
+                 cairn__errmsg_get());
+        cairn__infolog_printf(db->info,
+                              "background error (sticky until reopen): %s",
+                              db->bg_errmsg);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Log replay                                                              */
+
+typedef struct replay_report {
+    cairn_db *db;
+    const char *path;
+    int rc; /* first damage, when paranoid */
+} replay_report;
+
+static void replay_damage(void *ctx, uint64_t offset, size_t bytes,
+                          const char *reason)
+{
+    replay_report *r = ctx;
+    if (r->db->opt.paranoid_checks) {
+        if (r->rc == 0)
+            r->rc = cairn__err(
+                CAIRN_CORRUPTION, "%s offset %llu: %s (%zu bytes dropped)",
+                r->path, (unsigned long long)offset, reason, bytes);
+    } else {
+        cairn__infolog_printf(r->db->info,
+                              "%s: dropping %zu bytes at offset %llu: %s "
+                              "(ignoring error)",
+                              r->path, bytes, (unsigned long long)offset,
+                              reason);
+    }
+}
+
+/* Writes the recovery memtable to a level-0 table when it is full (or,
+ * with force, when it holds anything), recording the table in edit. */
+static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
+{
+    if (cairn__memtable_count(db->mem) == 0)
+        return 0;
+    if (!force &&
+        cairn__memtable_memory_usage(db->mem) <= db->opt.write_buffer_size)
+        return 0;
+    cairn__mutex_lock(&db->mu);
+    int rc = cairn__db_write_level0_table(db, db->mem, edit, NULL);
+    cairn__mutex_unlock(&db->mu);
+    if (rc != 0)
+        return rc;
+    cairn__memtable *fresh;
+    CAIRN_TRY(cairn__memtable_create(&fresh));
+    cairn__memtable_unref(db->mem);
+    db->mem = fresh;
+    return 0;
+}
+
+static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
+                      uint64_t *max_seq)
+{
+    cairn__memtable *mem;
+    cairn__buf path = CAIRN__BUF_INIT;
+    cairn__file *f = NULL;
+    cairn__log_reader reader;
+    int reader_ok = 0, rc;
+    uint64_t records = 0;
+    CAIRN_TRY_GOTO(rc, cairn__filename_log(&path, db->dbname, number), out);
+    cairn__infolog_printf(db->info, "Recovering log #%llu",
+                          (unsigned long long)number);
+    CAIRN_TRY_GOTO(rc, db->env->ops->open_read(db->env, path.data, &f), out);
+    replay_report rep = {db, path.data, 0};
+    CAIRN_TRY_GOTO(
+        rc, cairn__log_reader_init(&reader, f, replay_damage, &rep, 1, 0), out);
+    reader_ok = 1;
+    for (;;) {
+        cairn__slice rec;
+        int got = cairn__log_read_record(&reader, &rec);
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        if (rep.rc != 0) {
+            rc = rep.rc;
+            break;
+        }
+        if (got == 0)
+            break;
+        uint64_t off = cairn__log_reader_last_offset(&reader);
+        if (rec.size < CAIRN__BATCH_HEADER) {
+            replay_damage(&rep, off, rec.size, "log record too small");
+            if ((rc = rep.rc) != 0)
+                break;
+            continue;
+        }
+        if (cairn__batch_rep_validate(rec) != 0) {
+            char why[CAIRN__ERRMSG_MAX];
+            snprintf(why, sizeof why, "%s", cairn__errmsg_get());
+            replay_damage(&rep, off, rec.size, why);
+            if ((rc = rep.rc) != 0)
+                break;
+            continue;
+        }
+        uint64_t seq = cairn__batch_rep_seq(rec);
+        uint32_t count = cairn__batch_rep_count(rec);
+        if (count == 0)
+            continue; /* empty batch: uses no sequence numbers (#1198) */
+        if (seq == 0 || seq > CAIRN__MAX_SEQ ||
+            count - 1 > CAIRN__MAX_SEQ - seq) {
+            replay_damage(&rep, off, rec.size, "sequence number out of range");
+            if ((rc = rep.rc) != 0)
+                break;
+            continue;
+        }
+        mem = db->mem;
+        CAIRN_TRY_GOTO(rc, cairn__batch_rep_insert(rec, seq, mem), out);
+        records++;
+        uint64_t last = seq + count - 1;
+        if (last > *max_seq)
+            *max_seq = last;
+        CAIRN_TRY_GOTO(rc, maybe_flush_recovered(db, edit, 0), out);
+    }
+    cairn__infolog_printf(db->info, "Log #%llu: %llu records replayed",
+                          (unsigned long long)number,
+                          (unsigned long long)records);
+out:
+    if (rc != 0 && path.data != NULL)
+        cairn__err_wrap(rc, "recovering %s", path.data);
+    if (reader_ok)
+        cairn__log_reader_fini(&reader);
+    (void)cairn__file_close(f);
+    cairn__buf_fini(&path);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Presence check for the tables a version names. */
+typedef struct live_check {
+    const cairn__strlist *names;
+    uint64_t missing;
+    size_t nmissing;
+} live_check;
+
+static int name_has_number(const cairn__strlist *names, uint64_t number)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        uint64_t n;
+        enum cairn__file_type t;
+        if (cairn__filename_parse(names->names[i], &n, &t) && n == number &&
+            t == CAIRN__FILE_TABLE)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_live(void *ctx, uint64_t number)
+{
+    live_check *c = ctx;
+    if (!name_has_number(c->names, number)) {
+        c->missing = number;
+        c->nmissing++;
+    }
+}
+
+static int recover(cairn_db *db, cairn__edit *edit)
+{
+    cairn__strlist names = {NULL, 0};
+    uint64_t *logs = NULL;
+    size_t nlogs = 0;
+    uint64_t max_seq = 0;
+    int rc;
+
+    CAIRN_TRY_GOTO(rc, cairn__vset_recover(db->vs), out);
+    CAIRN_TRY_GOTO(rc, db->env->ops->list(db->env, db->dbname, &names), out);
+    live_check lc = {&names, 0, 0};
+    cairn__vset_live_files(db->vs, check_live, &lc);
+    if (lc.nmissing > 0) {
+        rc = CAIRN_CORRUPT("%zu missing files; e.g. %s/%06llu.ldb", lc.nmissing,
+                           db->dbname, (unsigned long long)lc.missing);
+        goto out;
+    }
+    logs = malloc((names.n + 1) * sizeof *logs);
+    if (logs == NULL) {
+        rc = cairn__err(CAIRN_NOMEM, "log list");
+        goto out;
+    }
+    for (size_t i = 0; i < names.n; i++) {
+        uint64_t n;
+        enum cairn__file_type t;
+        if (!cairn__filename_parse(names.names[i], &n, &t))
+            continue;
+        cairn__vset_mark_file_number_used(db->vs, n);
+        if (t == CAIRN__FILE_LOG &&
+            (n >= db->vs->log_number || n == db->vs->prev_log_number))
+            logs[nlogs++] = n;
+    }
+    qsort(logs, nlogs, sizeof *logs, cmp_u64);
+    for (size_t i = 0; i < nlogs; i++)
+        CAIRN_TRY_GOTO(rc, replay_log(db, logs[i], edit, &max_seq), out);
+    /* What the logs held goes to level 0 now, so the old logs can go
+     * (LevelDB does the same without reuse_logs). */
+    CAIRN_TRY_GOTO(rc, maybe_flush_recovered(db, edit, 1), out);
+    if (max_seq > cairn__vset_last_seq(db->vs))
+        cairn__vset_set_last_seq(db->vs, max_seq);
+out:
+    free(logs);
+    cairn__strlist_fini(&names);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Obsolete files                                                          */
+
+typedef struct live_set {
+    uint64_t *nums;
+    size_t n, cap;
+    int oom;
+} live_set;
+
+static void live_add(void *ctx, uint64_t number)
+{
+    live_set *s = ctx;
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        uint64_t *p = realloc(s->nums, ncap * sizeof *p);
+        if (p == NULL) {
+            s->oom = 1;
+            return;
+        }
+        s->nums = p;
+        s->cap = ncap;
+    }
+    s->nums[s->n++] = number;
+}
+
+static int live_has(const live_set *s, uint64_t number)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->nums[i] == number)
+            return 1;
+    return 0;
+}
+
+/* Deletes files no live version, log range or MANIFEST needs. mu held;
+ * called only after the edit that stopped naming them is durable. Failures
+ * to delete are logged, not returned: a leftover file is harmless. */
+void cairn__db_remove_obsolete_files(cairn_db *db)
+{
+    cairn__mutex_assert_held(&db->mu);
+    if (db->bg_error != 0)
+        return; /* cannot tell which version is committed */
+    live_set live = {NULL, 0, 0, 0};
+    cairn__vset_live_files(db->vs, live_add, &live);
+    for (size_t i = 0; i < db->npending; i++)
+        live_add(&live, db->pending_outputs[i]);
+    if (live.oom) {
+        free(live.nums);
+        return;
+    }
+    cairn__strlist names = {NULL, 0};
+    if (db->env->ops->list(db->env, db->dbname, &names) != 0) {
+        free(live.nums);
+        return;
+    }
+    cairn__buf path = CAIRN__BUF_INIT;
+    for (size_t i = 0; i < names.n; i++) {
+        uint64_t n;
+        enum cairn__file_type t;
+        if (!cairn__filename_parse(names.names[i], &n, &t))
+            continue;
+        int keep = 1;
+        switch (t) {
+        case CAIRN__FILE_LOG:
+            keep = n >= db->vs->log_number || n == db->vs->prev_log_number;
+            break;
+        case CAIRN__FILE_DESCRIPTOR:
+            keep = n >= db->vs->manifest_number;
+            break;
+        case CAIRN__FILE_TABLE:
+        case CAIRN__FILE_TEMP:
+            keep = live_has(&live, n);
+            break;
+        default:
+            break;
+        }
+        if (keep)
+            continue;
+        cairn__buf_clear(&path);
+        if (cairn__buf_append(&path, db->dbname, strlen(db->dbname)) != 0 ||
+            cairn__buf_append(&path, "/", 1) != 0 ||
+            cairn__buf_append(&path, names.names[i],
+                              strlen(names.names[i]) + 1) != 0)
+            break;
+        cairn__infolog_printf(db->info, "Delete type=%d #%llu", (int)t,
+                              (unsigned long long)n);
+        if (t == CAIRN__FILE_TABLE)
+            cairn__table_cache_evict(db->tc, n);
+        if (db->env->ops->remove(db->env, path.data) != 0)
+            cairn__infolog_printf(db->info, "delete failed: %s",
+                                  cairn__errmsg_get());
+    }
+    cairn__buf_fini(&path);
+    cairn__strlist_fini(&names);
+    free(live.nums);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Open and close                                                          */
+
+static void db_free(cairn_db *db)
+{
+    cairn__db_bg_stop(db);
+    if (db->logfile != NULL)
+        (void)cairn__file_close(db->logfile);
+    cairn__memtable_unref(db->mem);
+    for (int i = 0; i < db->nimm; i++)
+        cairn__memtable_unref(db->imm[i]);
+    db->nimm = 0;
+    cairn__vset_destroy(db->vs);
+    cairn__table_cache_destroy(db->tc);
+    if (db->own_block_cache)
+        cairn__cache_destroy(db->block_cache);
+    cairn__cond_fini(&db->bg_cv);
+    free(db->pending_outputs);
+    db->pending_outputs = NULL;
+    if (db->lock != NULL)
+        (void)db->env->ops->unlock(db->env, db->lock);
+    cairn__infolog_close(db->info);
+    cairn__buf_fini(&db->group);
+    cairn__mutex_fini(&db->mu);
+    cairn__mutex_fini(&db->errmu);
+    free(db->dbname);
+    db->dbname = NULL;
+}
+
+static int open_new_log(cairn_db *db)
+{
+    cairn__buf path = CAIRN__BUF_INIT;
+    cairn__file *f = NULL;
+    uint64_t number = cairn__vset_new_file_number(db->vs);
+    int rc;
+    CAIRN_TRY_GOTO(rc, cairn__filename_log(&path, db->dbname, number), out);
+    CAIRN_TRY_GOTO(rc, db->env->ops->open_write(db->env, path.data, &f), out);
+    /* The new log's directory entry must be durable before a sync write
+     * relies on it. */
+    rc = db->env->ops->sync_dir(db->env, db->dbname);
+    if (rc != 0) {
+        (void)cairn__file_close(f);
+        (void)db->env->ops->remove(db->env, path.data);
+        goto out;
+    }
+    db->logfile = f;
+    db->logfile_number = number;
+    cairn__log_writer_init(&db->log, f, 0);
+out:
+    if (rc != 0)
+        cairn__vset_reuse_file_number(db->vs, number);
+    cairn__buf_fini(&path);
+    return rc;
+}
+
+static int open_locked(cairn_db *db)
+{
+    cairn__buf path = CAIRN__BUF_INIT;
+    int rc;
+    CAIRN_TRY_GOTO(rc, cairn__filename_current(&path, db->dbname), out);
+    if (!db->env->ops->exists(db->env, path.data)) {
+        if (!db->opt.create_if_missing) {
+            rc = cairn__err(CAIRN_INVALID,
+                            "%s: does not exist (create_if_missing is false)",
+                            db->dbname);
+            goto out;
+        }
+        cairn__infolog_printf(db->info, "Creating DB %s", db->dbname);
+        CAIRN_TRY_GOTO(rc, cairn__vset_create_new_db(db->vs), out);
+    } else if (db->opt.error_if_exists) {
+        rc = cairn__err(CAIRN_EXISTS, "%s: exists (error_if_exists is true)",
+                        db->dbname);
+        goto out;
+    }
+    cairn__edit e;
+    cairn__edit_init(&e);
+    rc = recover(db, &e);
+    if (rc == 0)
+        rc = open_new_log(db);
+    if (rc == 0) {
+        db->mem_log = db->logfile_number;
+        cairn__edit_set_log_number(&e, db->logfile_number);
+        cairn__edit_set_prev_log_number(&e, 0);
+        cairn__mutex_lock(&db->mu);
+        rc = cairn__vset_log_and_apply(db->vs, &e, &db->mu);
+        if (rc == 0)
+            cairn__db_remove_obsolete_files(db);
+        cairn__mutex_unlock(&db->mu);
+    }
+    cairn__edit_fini(&e);
+out:
+    cairn__buf_fini(&path);
+    return rc;
+}
+
+int cairn__db_open(const struct cairn_options *opt, const char *name,
+                   cairn_db **out)
+{
+    *out = NULL;
+    cairn_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return cairn__err(CAIRN_NOMEM, "database handle");
+    int rc;
+    db->opt = *opt;
+    db->env = opt->env ? opt->env : cairn_env_default();
+    atomic_init(&db->magic, CAIRN__DB_MAGIC);
+    atomic_init(&db->closing, 0);
+    atomic_init(&db->inflight, 0);
+    cairn__buf_init(&db->group);
+    size_t nlen = strlen(name);
+    while (nlen > 1 && name[nlen - 1] == '/')
+        nlen--; /* "db/" and "db" are the same database */
+    db->dbname = malloc(nlen + 1);
+    if (db->dbname == NULL) {
+        free(db);
+        return cairn__err(CAIRN_NOMEM, "database name");
+    }
+    memcpy(db->dbname, name, nlen);
+    db->dbname[nlen] = '\0';
+    if ((rc = cairn__mutex_init(&db->mu)) != 0) {
+        free(db->dbname);
+        free(db);
+        return rc;
+    }
+    if ((rc = cairn__mutex_init(&db->errmu)) != 0) {
+        cairn__mutex_fini(&db->mu);
+        free(db->dbname);
+        free(db);
+        return rc;
+    }
+    if ((rc = cairn__cond_init(&db->bg_cv)) != 0) {
+        cairn__mutex_fini(&db->mu);
+        cairn__mutex_fini(&db->errmu);
+        free(db->dbname);
+        free(db);
+        return rc;
+    }
+    db->snapshots.prev = db->snapshots.next = &db->snapshots;
+    atomic_init(&db->live_iters, 0);
+
+    cairn__buf lockpath = CAIRN__BUF_INIT;
+    CAIRN_TRY_GOTO(rc, db->env->ops->mkdir(db->env, db->dbname), fail);
+    CAIRN_TRY_GOTO(rc, cairn__filename_lock(&lockpath, db->dbname), fail);
+    rc = db->env->ops->lock(db->env, lockpath.data, &db->lock);
+    if (rc != 0) {
+        db->lock = NULL;
+        goto fail;
+    }
+    if (db->opt.info_log)
+        CAIRN_TRY_GOTO(rc, cairn__infolog_open(db->env, db->dbname, &db->info),
+                       fail);
+    CAIRN_TRY_GOTO(
+        rc, cairn__vset_create(db->env, db->dbname, db->info, &db->vs), fail);
+    CAIRN_TRY_GOTO(rc, cairn__memtable_create(&db->mem), fail);
+    if (db->opt.cache != NULL) {
+        db->block_cache = db->opt.cache->c;
+    } else {
+        CAIRN_TRY_GOTO(rc, cairn__cache_create(8u << 20, &db->block_cache),
+                       fail);
+        db->own_block_cache = 1;
+    }
+    {
+        cairn__table_options topt;
+        cairn__db_table_options(db, &topt);
+        /* Leave room for logs, the MANIFEST and the info log (LevelDB). */
+        CAIRN_TRY_GOTO(rc,
+                       cairn__table_cache_create(
+                           db->env, db->dbname, &topt,
+                           (size_t)(db->opt.max_open_files - 10), &db->tc),
+                       fail);
+    }
+    CAIRN_TRY_GOTO(rc, open_locked(db), fail);
+    CAIRN_TRY_GOTO(rc, cairn__db_bg_start(db), fail);
+    cairn__infolog_printf(db->info, "Opened %s: last sequence %llu, log #%llu",
+                          db->dbname,
+                          (unsigned long long)cairn__vset_last_seq(db->vs),
+                          (unsigned long long)db->logfile_number);
+    cairn__buf_fini(&lockpath);
+    *out = db;
+    return 0;
+fail:
+    cairn__buf_fini(&lockpath);
+    {
+        /* Keep the open's message: cleanup may overwrite the thread's. */
+        char msg[CAIRN__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
+        cairn__infolog_printf(db->info, "open failed: %s", msg);
+        db_free(db);
+        free(db);
+        cairn__errmsg_restore(msg);
+    }
+    return rc;
+}
+
+int cairn__db_close(cairn_db *db)
+{
+    int rc = 0;
+    cairn__infolog_printf(db->info, "Closing %s", db->dbname);
+    if (db->logfile != NULL) {
+        rc = cairn__file_close(db->logfile);
+        db->logfile = NULL;
+    }
+    db_free(db);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Destroy                                                                 */
+
+int cairn__db_destroy(const struct cairn_options *opt, const char *name)
+{
+    cairn_env *env = opt && opt->env ? opt->env : cairn_env_default();
+    cairn__strlist names = {NULL, 0};
+    cairn__buf path = CAIRN__BUF_INIT;
+    cairn__filelock *lock = NULL;
+    int rc = env->ops->list(env, name, &names);
+    if (rc == CAIRN_NOTFOUND) {
+        cairn__errmsg_clear();
+        return 0; /* nothing to destroy */
+    }
+    if (rc != 0)
+        return rc;
+    CAIRN_TRY_GOTO(rc, cairn__filename_lock(&path, name), out);
+    CAIRN_TRY_GOTO(rc, env->ops->lock(env, path.data, &lock), out);
+    for (size_t i = 0; i < names.n; i++) {
+        uint64_t n;
+        enum cairn__file_type t;
+        if (!cairn__filename_parse(names.names[i], &n, &t) ||
+            t == CAIRN__FILE_LOCK)
+            continue;
+        cairn__buf_clear(&path);
+        if ((rc = cairn__buf_append(&path, name, strlen(name))) != 0 ||
+            (rc = cairn__buf_append(&path, "/", 1)) != 0 ||
+            (rc = cairn__buf_append(&path, names.names[i],
+                                    strlen(names.names[i]) + 1)) != 0)
+            goto out;
+        int r = env->ops->remove(env, path.data);
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
+    (void)env->ops->unlock(env, lock);
+    lock = NULL;
+    cairn__buf_clear(&path);
+    if (cairn__filename_lock(&path, name) == 0)
+        (void)env->ops->remove(env, path.data);
+    (void)env->ops->rmdir(env, name); /* fails harmlessly if not empty */
+out:
+    if (lock != NULL)
+        (void)env->ops->unlock(env, lock);
+    cairn__buf_fini(&path);
+    cairn__strlist_fini(&names);
+    return rc;
+}

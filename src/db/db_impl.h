@@ -1,0 +1,225 @@
+/*
+ * db_impl.h: the database handle and the pieces of the engine that share
+ * it (open/recovery in db.c, the write path in write.c, reads in read.c,
+ * the public wrappers in api.c).
+ *
+ * Locking (docs/locking.md has the full order):
+ *   db->mu guards the writer queue, the memtable pointers, the log file
+ *   pointers, the version set and the background error. It is never held
+ *   across a log write or sync: the write leader releases it while it
+ *   appends, syncs and inserts (it alone owns log and mem then, because it
+ *   stays at the head of the queue and only the head switches them).
+ *
+ * Invariants:
+ *  D1. Only the writer at the head of the queue touches db->log, db->logfile
+ *      and inserts into db->mem.
+ *  D2. last_seq (in the version set) is published after the memtable insert
+ *      of a whole group, so readers never see part of a batch.
+ *  D3. Once bg_error is set it never clears until the handle is closed;
+ *      every later write returns it; reads continue.
+ */
+#ifndef CAIRN_DB_DB_IMPL_H
+#define CAIRN_DB_DB_IMPL_H
+
+#include "cairn.h"
+#include "env/env.h"
+#include "env/infolog.h"
+#include "cache/cache.h"
+#include "db/table_cache.h"
+#include "mem/memtable.h"
+#include "util/buf.h"
+#include "util/port.h"
+#include "version/version.h"
+#include "wal/log.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* The most immutable memtables a database may queue for flushing. */
+#define CAIRN__MAX_IMM 8
+
+/* Option values as the engine sees them (copied at open). */
+struct cairn_options {
+    int create_if_missing;
+    int error_if_exists;
+    int paranoid_checks;
+    size_t write_buffer_size;
+    cairn_env *env; /* NULL: default */
+    int info_log;
+    size_t block_size;
+    int block_restart_interval;
+    size_t max_file_size;
+    int compression;
+    int bloom_bits_per_key;
+    int max_open_files;
+    cairn_cache *cache; /* NULL: a private 8 MiB cache */
+    int max_immutable_memtables;
+};
+
+struct cairn_cache {
+    cairn__cache *c;
+};
+
+struct cairn_snapshot {
+    uint64_t seq;
+    cairn_db *db;
+    struct cairn_snapshot *prev, *next; /* Locked: db->mu */
+};
+
+struct cairn_readoptions {
+    int verify_checksums;
+    int fill_cache;
+    const struct cairn_snapshot *snapshot;
+};
+
+struct cairn_writeoptions {
+    int sync;
+};
+
+/* One write call waiting in (or leading) the queue. Lives on the caller's
+ * stack. */
+typedef struct cairn__writer {
+    cairn__slice rep; /* the batch's encoding; data NULL = none */
+    int sync;
+    int done;   /* Locked: db->mu */
+    int status; /* Locked: db->mu */
+    cairn__cond cv;
+    struct cairn__writer *next; /* Locked: db->mu (queue link) */
+} cairn__writer;
+
+#define CAIRN__DB_MAGIC 0x6361726e64624f4bULL /* "carndbOK" */
+#define CAIRN__DB_DEAD  0x6361726e64624445ULL /* "carndbDE" */
+
+struct cairn_db {
+    /* Handle validity: checked at every public entry. */
+    _Atomic uint64_t magic;
+    atomic_int closing;  /* Atomic, seq_cst with inflight */
+    atomic_int inflight; /* Atomic, seq_cst: calls in progress */
+
+    char *dbname;             /* Immutable after open */
+    cairn_env *env;           /* Immutable after open */
+    struct cairn_options opt; /* Immutable after open */
+    cairn__infolog *info;     /* Immutable after open (may be NULL) */
+    cairn__filelock *lock;    /* Immutable after open */
+
+    cairn__mutex mu;
+    cairn__vset *vs;      /* Locked: mu */
+    cairn__memtable *mem; /* Locked: mu (pointer); D1 for inserts */
+    uint64_t mem_log;     /* Locked: mu; first log holding mem's data */
+    /* Immutable memtables waiting to be flushed, oldest first, each with
+     * the number of the first log holding its data. */
+    cairn__memtable *imm[CAIRN__MAX_IMM]; /* Locked: mu */
+    uint64_t imm_log[CAIRN__MAX_IMM];     /* Locked: mu */
+    int nimm;                             /* Locked: mu */
+
+    cairn__table_cache *tc;    /* Immutable after open (thread-safe) */
+    cairn__cache *block_cache; /* Immutable after open (thread-safe) */
+    int own_block_cache;       /* Immutable after open */
+
+    /* Background work: one thread flushes immutable memtables (and, with
+     * compaction, compacts). bg_cv is signalled when work is queued and
+     * broadcast when work finishes or an error is recorded. */
+    cairn__thread *bg_thread; /* Immutable after open */
+    cairn__cond bg_cv;
+    int shutting_down;         /* Locked: mu */
+    uint64_t *pending_outputs; /* Locked: mu; tables being written */
+    size_t npending, cappending; /* Locked: mu */
+    /* Atomic, relaxed hint: nimm > 0, read by a running compaction
+     * between keys to give flushes priority (it re-checks under mu). */
+    atomic_int has_imm;
+    int bg_compaction_paused;  /* Locked: mu */
+    struct cairn__manual *manual; /* Locked: mu; pending manual compaction */
+    struct cairn__level_stats {
+        uint64_t micros, bytes_read, bytes_written, count;
+    } stats[CAIRN__NUM_LEVELS]; /* Locked: mu */
+    uint64_t bytes_user;       /* Locked: mu; bytes flushed from memtables */
+
+    cairn_snapshot snapshots; /* Locked: mu; list head (a dummy) */
+    int live_snapshots;       /* Locked: mu */
+    atomic_int live_iters;    /* Atomic: iterators not yet destroyed */
+
+    cairn__file *logfile;    /* D1 */
+    uint64_t logfile_number; /* Locked: mu */
+    cairn__log_writer log;   /* D1 */
+
+    cairn__writer *queue_head; /* Locked: mu */
+    cairn__writer *queue_tail; /* Locked: mu */
+    cairn__buf group;          /* D1: the leader's merged group record */
+
+    int bg_error;                         /* Locked: mu (D3) */
+    char bg_errmsg[CAIRN__ERRMSG_MAX];    /* Locked: mu */
+    char group_errmsg[CAIRN__ERRMSG_MAX]; /* Locked: mu; last failed group */
+
+    /* Per-handle last error, for cairn_db_errmsg. */
+    cairn__mutex errmu;
+    char errmsg[CAIRN__ERRMSG_MAX]; /* Locked: errmu */
+};
+
+/* db.c */
+int cairn__db_open(const struct cairn_options *opt, const char *name,
+                   cairn_db **out) CAIRN_WUR;
+int cairn__db_close(cairn_db *db);
+int cairn__db_destroy(const struct cairn_options *opt,
+                      const char *name) CAIRN_WUR;
+/* Records the first background/durability error (D3); mu held. Returns
+ * rc. */
+int cairn__db_set_bg_error(cairn_db *db, int rc);
+
+/* Deletes files nothing live needs; mu held. */
+void cairn__db_remove_obsolete_files(cairn_db *db);
+/* Table options derived from the database options. */
+void cairn__db_table_options(const cairn_db *db, cairn__table_options *t);
+
+/* A manual compaction request, handled by the background thread. */
+struct cairn__manual {
+    int level;
+    int done;
+    int rc;
+    int has_begin, has_end;
+    cairn__buf begin, end; /* user keys; advanced as steps complete */
+};
+
+/* Records a table number as being written (kept by obsolete-file
+ * deletion) or no longer; mu held. */
+int cairn__db_pending_add(cairn_db *db, uint64_t n) CAIRN_WUR;
+void cairn__db_pending_remove(cairn_db *db, uint64_t n);
+/* The sequence below which no reader can look; mu held. */
+uint64_t cairn__db_oldest_snapshot(cairn_db *db);
+
+/* compact.c */
+/* Runs one step of background work other than flushing (a manual or an
+ * automatic compaction); returns 1 if it did something. mu held. */
+int cairn__db_bg_compact_step(cairn_db *db);
+/* Flushes the oldest immutable memtable (flush.c); mu held. */
+int cairn__db_flush_oldest(cairn_db *db) CAIRN_WUR;
+
+/* flush.c */
+/* Writes mem as a table and records it in edit (at level 0 when base is
+ * NULL, else where LevelDB would place it against base). mu held; released
+ * while the table is built. An empty memtable adds nothing. */
+int cairn__db_write_level0_table(cairn_db *db, cairn__memtable *mem,
+                                 cairn__edit *edit,
+                                 cairn__version *base) CAIRN_WUR;
+int cairn__db_bg_start(cairn_db *db) CAIRN_WUR;
+/* Stops the background thread after its current work; mu not held. */
+void cairn__db_bg_stop(cairn_db *db);
+
+/* api.c: every public call on a handle is bracketed by enter (CAIRN_OK,
+ * or the code to return at once) and leave (which records rc's message in
+ * the handle and returns rc). */
+int cairn__api_enter(cairn_db *db, const char *fn) CAIRN_WUR;
+int cairn__api_leave(cairn_db *db, int rc);
+int cairn__api_record(cairn_db *db, int rc);
+
+/* write.c */
+int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
+                    cairn__slice rep) CAIRN_WUR;
+
+/* read.c */
+int cairn__db_get(cairn_db *db, const struct cairn_readoptions *ro,
+                  cairn__slice key, cairn__buf *value) CAIRN_WUR;
+/* A user-view iterator (db_iter.h) over the whole database. */
+int cairn__db_new_iter(cairn_db *db, const struct cairn_readoptions *ro,
+                       cairn__iter **out) CAIRN_WUR;
+
+#endif

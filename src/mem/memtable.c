@@ -1,0 +1,327 @@
+/*
+ * memtable.c: the in-memory write buffer (see memtable.h for the contract
+ * and invariants M1-M3).
+ *
+ * Each entry is one unaligned arena allocation, laid out exactly as in
+ * LevelDB (docs/format.md "Memtable entries"):
+ *
+ *   varint32 ikey_len | user_key | fixed64 (seq << 8 | type)
+ *   | varint32 val_len | value
+ *
+ * with ikey_len = user_key_len + 8 and val_len 0 for deletions. The skiplist
+ * stores a pointer to the first byte; the comparator decodes the
+ * length-prefixed internal key from each side and applies the internal-key
+ * order (user key ascending, tag descending). Entries are written by the
+ * single writer before the skiplist publishes them with a release store, so
+ * lock-free readers (M2) only ever see whole entries.
+ *
+ * Lookups and iterator seeks compare against a "memtable key": the same
+ * varint32 prefix and internal key with no value part. The comparator only
+ * reads the key part, so it accepts both shapes.
+ *
+ * The reference count is atomic so that an iterator, which holds a
+ * reference, may be destroyed on any thread without the db mutex.
+ */
+#include "mem/memtable.h"
+
+#include "mem/skiplist.h"
+#include "util/arena.h"
+#include "util/coding.h"
+#include "util/ikey.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Lookup keys up to this size are built on the stack (LevelDB's figure). */
+#define LOOKUP_INLINE 200
+
+struct cairn__memtable {
+    /* Atomic: references; the final decrement frees (see unref). */
+    atomic_uint_fast32_t refs;
+    atomic_uint_fast64_t count; /* Atomic, relaxed: entries added */
+    cairn__arena arena;         /* Writer only (M1), except memory_usage */
+    cairn__skiplist list;       /* Its own rules: skiplist.h S1-S4 */
+};
+
+/* The internal key of an entry or memtable key written by this file, so
+ * the varint is well formed and the limit only bounds the decoder. */
+static cairn__slice entry_ikey(const char *p)
+{
+    uint32_t n = 0;
+    const char *q = cairn__get_varint32_ptr(p, p + CAIRN__MAX_VARINT32, &n);
+    return cairn__slice_make(q, n);
+}
+
+/* The value that follows the internal key of an entry. */
+static cairn__slice entry_value(const char *p)
+{
+    cairn__slice ikey = entry_ikey(p);
+    const char *v = ikey.data + ikey.size;
+    uint32_t n = 0;
+    const char *q = cairn__get_varint32_ptr(v, v + CAIRN__MAX_VARINT32, &n);
+    return cairn__slice_make(q, n);
+}
+
+static int entry_compare(const char *a, const char *b)
+{
+    return cairn__ikey_compare(entry_ikey(a), entry_ikey(b));
+}
+
+int cairn__memtable_create(cairn__memtable **out)
+{
+    int rc;
+    cairn__memtable *m = malloc(sizeof *m);
+    *out = NULL;
+    if (m == NULL)
+        return cairn__err(CAIRN_NOMEM, "memtable: out of memory");
+    atomic_init(&m->refs, 1);
+    atomic_init(&m->count, 0);
+    cairn__arena_init(&m->arena);
+    CAIRN_TRY_GOTO(rc, cairn__skiplist_init(&m->list, &m->arena, entry_compare),
+                   err);
+    *out = m;
+    return 0;
+
+err:
+    cairn__arena_fini(&m->arena);
+    free(m);
+    return rc;
+}
+
+void cairn__memtable_ref(cairn__memtable *m)
+{
+    /* Relaxed: the caller already holds a reference, so the memtable cannot
+     * be freed concurrently and nothing needs publishing. */
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+void cairn__memtable_unref(cairn__memtable *m)
+{
+    if (m == NULL)
+        return;
+    /* Release publishes this holder's last reads of the memtable; acquire
+     * (on the thread that drops the count to 0) makes every other holder's
+     * reads happen before the free below. */
+    uint_fast32_t old =
+        atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
+    assert(old > 0);
+    if (old == 1) {
+        cairn__arena_fini(&m->arena);
+        free(m);
+    }
+}
+
+size_t cairn__memtable_memory_usage(const cairn__memtable *m)
+{
+    return cairn__arena_memory_usage(&m->arena);
+}
+
+uint64_t cairn__memtable_count(const cairn__memtable *m)
+{
+    return (uint64_t)atomic_load_explicit(&((cairn__memtable *)m)->count,
+                                          memory_order_relaxed);
+}
+
+int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
+                        cairn__slice key, cairn__slice value)
+{
+    if (type != CAIRN__TYPE_VALUE && type != CAIRN__TYPE_DELETION)
+        return cairn__err(CAIRN_INVALID, "memtable: bad entry type %d", type);
+    if (seq > CAIRN__MAX_SEQ)
+        return cairn__err(CAIRN_INVALID, "memtable: sequence too large");
+    if (type == CAIRN__TYPE_DELETION)
+        value = cairn__slice_make("", 0);
+    /* Both lengths are varint32s in the entry (and in table blocks later);
+     * reject what cannot be encoded. */
+    if (key.size > UINT32_MAX - 8 || value.size > UINT32_MAX)
+        return cairn__err(CAIRN_INVALID, "memtable: key or value too large");
+
+    uint32_t ikey_len = (uint32_t)key.size + 8;
+    uint32_t val_len = (uint32_t)value.size;
+    size_t len = (size_t)cairn__varint_length(ikey_len) + ikey_len +
+                 (size_t)cairn__varint_length(val_len) + val_len;
+    char *buf = cairn__arena_alloc(&m->arena, len);
+    if (buf == NULL)
+        return cairn__err(CAIRN_NOMEM, "memtable: no memory for %zu bytes",
+                          len);
+
+    char *p = cairn__encode_varint32(buf, ikey_len);
+    if (key.size > 0)
+        memcpy(p, key.data, key.size);
+    p += key.size;
+    cairn__encode_fixed64(p, cairn__ikey_tag(seq, type));
+    p += 8;
+    p = cairn__encode_varint32(p, val_len);
+    if (val_len > 0)
+        memcpy(p, value.data, val_len);
+    assert((size_t)(p + val_len - buf) == len);
+
+    /* On failure the entry's bytes stay in the arena unused: the arena
+     * cannot give memory back, and the list is unchanged. */
+    CAIRN_TRY(cairn__skiplist_insert(&m->list, buf));
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Writes the memtable key varint32(len + 8) | user_key | fixed64 tag into
+ * dst, which has room for CAIRN__MAX_VARINT32 + user_key.size + 8 bytes. */
+static void encode_mkey(char *dst, cairn__slice user_key, uint64_t tag)
+{
+    char *p = cairn__encode_varint32(dst, (uint32_t)(user_key.size + 8));
+    if (user_key.size > 0)
+        memcpy(p, user_key.data, user_key.size);
+    cairn__encode_fixed64(p + user_key.size, tag);
+}
+
+int cairn__memtable_get(cairn__memtable *m, cairn__slice key, uint64_t snapshot,
+                        cairn__buf *value, int *found)
+{
+    char inline_buf[LOOKUP_INLINE];
+    char *lookup = inline_buf;
+    int rc = 0;
+
+    *found = 0;
+    if (key.size > UINT32_MAX - 8)
+        return 0; /* add() refuses such keys, so none can be present. */
+    if (snapshot > CAIRN__MAX_SEQ)
+        snapshot = CAIRN__MAX_SEQ;
+    size_t need = CAIRN__MAX_VARINT32 + key.size + 8;
+    if (need > sizeof inline_buf) {
+        lookup = malloc(need);
+        if (lookup == NULL)
+            return cairn__err(CAIRN_NOMEM, "memtable: no memory for lookup");
+    }
+    encode_mkey(lookup, key, cairn__ikey_tag(snapshot, CAIRN__TYPE_FOR_SEEK));
+
+    /* The first entry >= (key, snapshot) is the newest version of key with
+     * seq <= snapshot, if key has one at all. */
+    cairn__skiplist_iter it;
+    cairn__skiplist_iter_init(&it, &m->list);
+    cairn__skiplist_iter_seek(&it, lookup);
+    if (!cairn__skiplist_iter_valid(&it))
+        goto out;
+    const char *entry = cairn__skiplist_iter_key(&it);
+    cairn__slice ikey = entry_ikey(entry);
+    if (!cairn__slice_equal(cairn__ikey_user(ikey), key))
+        goto out;
+    if ((cairn__ikey_tag_of(ikey) & 0xff) == CAIRN__TYPE_DELETION) {
+        *found = 2;
+        goto out;
+    }
+    cairn__slice v = entry_value(entry);
+    /* Grow first, so that out-of-memory leaves the caller's buffer as it
+     * was; the append below then cannot fail. */
+    if (v.size > value->len)
+        CAIRN_TRY_GOTO(rc, cairn__buf_reserve(value, v.size - value->len), out);
+    cairn__buf_clear(value);
+    CAIRN_TRY_GOTO(rc, cairn__buf_append(value, v.data, v.size), out);
+    *found = 1;
+
+out:
+    if (lookup != inline_buf)
+        free(lookup);
+    return rc;
+}
+
+/* ---- the iterator (iter/iter.h) over internal keys ---- */
+
+typedef struct mem_iter {
+    cairn__iter base;
+    cairn__memtable *mem; /* Holds one reference */
+    cairn__skiplist_iter pos;
+    cairn__buf target; /* Reused memtable key for seek */
+    int status;        /* 0, or CAIRN_NOMEM from a failed seek */
+} mem_iter;
+
+static int mi_valid(cairn__iter *it)
+{
+    return cairn__skiplist_iter_valid(&((mem_iter *)it)->pos);
+}
+
+static void mi_seek_first(cairn__iter *it)
+{
+    cairn__skiplist_iter_seek_first(&((mem_iter *)it)->pos);
+}
+
+static void mi_seek_last(cairn__iter *it)
+{
+    cairn__skiplist_iter_seek_last(&((mem_iter *)it)->pos);
+}
+
+/* target is an internal key (>= 8 bytes); it gets the varint prefix the
+ * comparator expects. */
+static void mi_seek(cairn__iter *it, cairn__slice target)
+{
+    mem_iter *mi = (mem_iter *)it;
+    int rc = 0;
+    cairn__skiplist_iter_init(&mi->pos, &mi->mem->list);
+    if (target.size < 8 || target.size > UINT32_MAX)
+        rc = cairn__err(CAIRN_INVALID, "memtable: bad seek target (%zu bytes)",
+                        target.size);
+    cairn__buf_clear(&mi->target);
+    if (rc == 0)
+        rc = cairn__buf_reserve(&mi->target, CAIRN__MAX_VARINT32 + target.size);
+    if (rc != 0) {
+        /* The first error is the one reported (iter.h). */
+        if (mi->status == 0)
+            mi->status = rc;
+        return;
+    }
+    encode_mkey(mi->target.data, cairn__ikey_user(target),
+                cairn__ikey_tag_of(target));
+    cairn__skiplist_iter_seek(&mi->pos, mi->target.data);
+}
+
+static void mi_next(cairn__iter *it)
+{
+    cairn__skiplist_iter_next(&((mem_iter *)it)->pos);
+}
+
+static void mi_prev(cairn__iter *it)
+{
+    cairn__skiplist_iter_prev(&((mem_iter *)it)->pos);
+}
+
+static cairn__slice mi_key(cairn__iter *it)
+{
+    return entry_ikey(cairn__skiplist_iter_key(&((mem_iter *)it)->pos));
+}
+
+static cairn__slice mi_value(cairn__iter *it)
+{
+    return entry_value(cairn__skiplist_iter_key(&((mem_iter *)it)->pos));
+}
+
+static int mi_status(cairn__iter *it)
+{
+    return ((mem_iter *)it)->status;
+}
+
+static void mi_destroy(cairn__iter *it)
+{
+    mem_iter *mi = (mem_iter *)it;
+    cairn__buf_fini(&mi->target);
+    cairn__memtable_unref(mi->mem);
+    free(mi);
+}
+
+static const cairn__iter_ops mem_iter_ops = {
+    mi_valid, mi_seek_first, mi_seek_last, mi_seek,   mi_next,
+    mi_prev,  mi_key,        mi_value,     mi_status, mi_destroy,
+};
+
+cairn__iter *cairn__memtable_iter(cairn__memtable *m)
+{
+    mem_iter *mi = malloc(sizeof *mi);
+    if (mi == NULL)
+        return NULL;
+    mi->base.ops = &mem_iter_ops;
+    cairn__memtable_ref(m);
+    mi->mem = m;
+    cairn__skiplist_iter_init(&mi->pos, &m->list);
+    cairn__buf_init(&mi->target);
+    mi->status = 0;
+    return &mi->base;
+}

@@ -1,0 +1,60 @@
+/*
+ * memtable.h: the in-memory write buffer: an arena-backed skiplist of
+ * LevelDB-encoded entries (docs/format.md "Memtable entries"):
+ *
+ *   varint32 ikey_len | user_key | fixed64 tag | varint32 val_len | value
+ *
+ * ordered by internal key (user key ascending, tag descending).
+ *
+ * Threads (invariants cited by tests and docs/locking.md):
+ *  M1. At most one thread calls cairn__memtable_add at a time (the write
+ *      leader; the caller serialises).
+ *  M2. Any number of threads may call get, memory_usage and iterate at the
+ *      same time as the writer, without locks: entries are published with
+ *      release stores in the skiplist and read with acquire loads.
+ *  M3. The memtable lives while its reference count is > 0; readers take a
+ *      reference (under the db mutex) before reading.
+ */
+#ifndef CAIRN_MEM_MEMTABLE_H
+#define CAIRN_MEM_MEMTABLE_H
+
+#include "iter/iter.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/slice.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cairn__memtable cairn__memtable;
+
+/* A new empty memtable with reference count 1. */
+int cairn__memtable_create(cairn__memtable **out) CAIRN_WUR;
+void cairn__memtable_ref(cairn__memtable *m);
+/* Frees the memtable when the count drops to 0. NULL is ignored. */
+void cairn__memtable_unref(cairn__memtable *m);
+
+/* Arena bytes in use (LevelDB's ApproximateMemoryUsage). Any thread. */
+size_t cairn__memtable_memory_usage(const cairn__memtable *m);
+
+/* Adds an entry. type is CAIRN__TYPE_VALUE or CAIRN__TYPE_DELETION (value
+ * ignored for deletions). CAIRN_NOMEM if the arena cannot grow; nothing is
+ * added then. Caller guarantees M1 and that (key, seq) is new. */
+int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
+                        cairn__slice key, cairn__slice value) CAIRN_WUR;
+
+/* Looks up the newest entry for key with seq <= snapshot.
+ * Returns 0 and sets *found: 0 no entry, 1 a value (copied into *value,
+ * replacing its contents), 2 a deletion. CAIRN_NOMEM if the copy fails. */
+int cairn__memtable_get(cairn__memtable *m, cairn__slice key, uint64_t snapshot,
+                        cairn__buf *value, int *found) CAIRN_WUR;
+
+/* An iterator over the entries: keys are internal keys, values the stored
+ * values. It holds a reference on the memtable until destroyed. NULL on
+ * out-of-memory. */
+cairn__iter *cairn__memtable_iter(cairn__memtable *m);
+
+/* Number of entries (for stats and tests). */
+uint64_t cairn__memtable_count(const cairn__memtable *m);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * format.c: block handles, the footer and block reads (see format.h for
+ * the byte layouts).
+ *
+ * Every block of a table lies before the 48-byte footer, so a handle is
+ * accepted only if offset + size + 5 fits in [0, file_size - 48); that
+ * check comes before the read buffer is allocated, so the largest
+ * allocation a damaged file can cause is bounded by its own size (and by
+ * CAIRN__BLOCK_MAX). Snappy blocks are bounded the same way before the
+ * output buffer is allocated: Snappy's densest element is a 3-byte copy
+ * that produces 64 bytes, so a valid stream never expands more than 64/3
+ * times, and a larger claimed length is damage.
+ */
+#include "table/format.h"
+
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+#include <snappy-c.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A generous bound on Snappy's expansion ratio (the true one is 64/3). */
+#define SNAPPY_MAX_RATIO 32
+
+char *cairn__block_handle_encode_to(char *dst, const cairn__block_handle *h)
+{
+    dst = cairn__encode_varint64(dst, h->offset);
+    return cairn__encode_varint64(dst, h->size);
+}
+
+int cairn__block_handle_append(cairn__buf *b, const cairn__block_handle *h)
+{
+    char tmp[CAIRN__BLOCK_HANDLE_MAX];
+    char *end = cairn__block_handle_encode_to(tmp, h);
+    return cairn__buf_append(b, tmp, (size_t)(end - tmp));
+}
+
+int cairn__block_handle_decode(cairn__slice *in, cairn__block_handle *h)
+{
+    return cairn__get_varint64(in, &h->offset) &&
+           cairn__get_varint64(in, &h->size);
+}
+
+void cairn__footer_encode(const cairn__footer *f, char *dst)
+{
+    memset(dst, 0, CAIRN__FOOTER_SIZE);
+    char *p = cairn__block_handle_encode_to(dst, &f->metaindex);
+    cairn__block_handle_encode_to(p, &f->index);
+    cairn__encode_fixed64(dst + 2 * CAIRN__BLOCK_HANDLE_MAX,
+                          CAIRN__TABLE_MAGIC);
+}
+
+int cairn__footer_decode(const char *src, uint64_t file_size, const char *name,
+                         cairn__footer *f)
+{
+    if (file_size < CAIRN__FOOTER_SIZE)
+        return CAIRN_CORRUPT("%s: file is too short to be an sstable", name);
+    uint64_t magic = cairn__decode_fixed64(src + 2 * CAIRN__BLOCK_HANDLE_MAX);
+    if (magic != CAIRN__TABLE_MAGIC)
+        return CAIRN_CORRUPT("%s: not an sstable (bad magic number)", name);
+    cairn__slice in = cairn__slice_make(src, 2 * CAIRN__BLOCK_HANDLE_MAX);
+    if (!cairn__block_handle_decode(&in, &f->metaindex) ||
+        !cairn__block_handle_decode(&in, &f->index))
+        return CAIRN_CORRUPT(
+            "%s: bad block handle in footer at offset %llu", name,
+            (unsigned long long)(file_size - CAIRN__FOOTER_SIZE));
+    return 0;
+}
+
+uint32_t cairn__block_crc(const char *contents, size_t n, char type)
+{
+    uint32_t crc = cairn__crc32c(contents, n);
+    crc = cairn__crc32c_extend(crc, &type, 1);
+    return cairn__crc32c_mask(crc);
+}
+
+/* Undoes Snappy compression of the n bytes at raw. */
+static int uncompress_snappy(const char *raw, size_t n, const char *name,
+                             uint64_t off, char **data, size_t *size)
+{
+    size_t ulen;
+    if (snappy_uncompressed_length(raw, n, &ulen) != SNAPPY_OK)
+        return CAIRN_CORRUPT("%s: block at offset %llu: corrupted compressed "
+                             "block contents (bad length)",
+                             name, (unsigned long long)off);
+    if ((uint64_t)ulen > CAIRN__BLOCK_MAX ||
+        (uint64_t)ulen > (uint64_t)n * SNAPPY_MAX_RATIO)
+        return CAIRN_CORRUPT("%s: block at offset %llu: compressed block "
+                             "claims %zu bytes from %zu",
+                             name, (unsigned long long)off, ulen, n);
+    char *out = malloc(ulen > 0 ? ulen : 1);
+    if (out == NULL)
+        return cairn__err(CAIRN_NOMEM,
+                          "%s: cannot allocate %zu bytes for "
+                          "block at offset %llu",
+                          name, ulen, (unsigned long long)off);
+    size_t got = ulen;
+    if (snappy_uncompress(raw, n, out, &got) != SNAPPY_OK || got != ulen) {
+        free(out);
+        return CAIRN_CORRUPT("%s: block at offset %llu: corrupted compressed "
+                             "block contents",
+                             name, (unsigned long long)off);
+    }
+    *data = out;
+    *size = ulen;
+    return 0;
+}
+
+int cairn__block_read(cairn__file *file, uint64_t limit, const char *name,
+                      const cairn__block_handle *h, int verify, char **data,
+                      size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    if (h->size > CAIRN__BLOCK_MAX || h->offset > limit ||
+        h->size + CAIRN__BLOCK_TRAILER_SIZE > limit - h->offset)
+        return CAIRN_CORRUPT("%s: block handle (offset %llu, size %llu) "
+                             "outside the file's %llu block bytes",
+                             name, (unsigned long long)h->offset,
+                             (unsigned long long)h->size,
+                             (unsigned long long)limit);
+    size_t n = (size_t)h->size;
+    size_t want = n + CAIRN__BLOCK_TRAILER_SIZE;
+    char *buf = malloc(want);
+    if (buf == NULL)
+        return cairn__err(CAIRN_NOMEM,
+                          "%s: cannot allocate %zu bytes for "
+                          "block at offset %llu",
+                          name, want, (unsigned long long)h->offset);
+    size_t got = 0;
+    int rc = cairn__file_pread(file, h->offset, want, buf, &got);
+    if (rc != 0)
+        goto err;
+    if (got != want) {
+        rc = CAIRN_CORRUPT("%s: truncated block read at offset %llu "
+                           "(%zu of %zu bytes)",
+                           name, (unsigned long long)h->offset, got, want);
+        goto err;
+    }
+    if (verify) {
+        uint32_t stored = cairn__decode_fixed32(buf + n + 1);
+        if (stored != cairn__block_crc(buf, n, buf[n])) {
+            rc = CAIRN_CORRUPT("%s: block checksum mismatch at offset %llu",
+                               name, (unsigned long long)h->offset);
+            goto err;
+        }
+    }
+    switch ((unsigned char)buf[n]) {
+    case CAIRN__NO_COMPRESSION:
+        *data = buf;
+        *size = n;
+        return 0;
+    case CAIRN__SNAPPY_COMPRESSION:
+        rc = uncompress_snappy(buf, n, name, h->offset, data, size);
+        break;
+    default:
+        rc = CAIRN_CORRUPT("%s: bad block type %u at offset %llu", name,
+                           (unsigned)(unsigned char)buf[n],
+                           (unsigned long long)h->offset);
+        break;
+    }
+err:
+    free(buf);
+    return rc;
+}
