@@ -159,7 +159,7 @@ CAIRN_EXPORT int cairn_options_set_block_restart_interval(cairn_options *opt,
 CAIRN_EXPORT int cairn_options_set_max_file_size(cairn_options *opt,
                                                  size_t bytes);
 /* CAIRN_COMPRESSION_SNAPPY (default) or CAIRN_COMPRESSION_NONE. */
-#define CAIRN_COMPRESSION_NONE 0
+#define CAIRN_COMPRESSION_NONE   0
 #define CAIRN_COMPRESSION_SNAPPY 1
 CAIRN_EXPORT int cairn_options_set_compression(cairn_options *opt, int type);
 /* Bloom filter with bits_per_key bits per key (LevelDB's built-in policy,
@@ -175,6 +175,54 @@ CAIRN_EXPORT int cairn_options_set_max_open_files(cairn_options *opt, int n);
 typedef struct cairn_cache cairn_cache;
 CAIRN_EXPORT int cairn_options_set_cache(cairn_options *opt,
                                          cairn_cache *cache);
+
+/* The write path. Concurrent writers queue; the writer at the head leads
+ * a group: it merges the compatible batches behind it into one log append,
+ * one sync and one memtable insert, and wakes the others with the result.
+ *
+ * Commit policy: CAIRN_COMMIT_LEADER (default) commits each group at once
+ * (lowest latency). CAIRN_COMMIT_BATCH_WAIT lets the leader hold its group
+ * open until wait_bytes of writes have queued or wait_us have passed,
+ * whichever comes first (or until every active writer has queued), to
+ * share one fsync among more writers (highest throughput under many sync
+ * writers). A writer with no other writer active never waits. The wait
+ * applies to sync groups; nonsync = 1 extends it to non-sync groups.
+ * wait_us 1 .. 1,000,000 (default 100), wait_bytes 1 .. 64 MiB (default
+ * 64 KiB). */
+#define CAIRN_COMMIT_LEADER     0
+#define CAIRN_COMMIT_BATCH_WAIT 1
+CAIRN_EXPORT int cairn_options_set_commit_policy(cairn_options *opt,
+                                                 int policy);
+CAIRN_EXPORT int cairn_options_set_commit_wait(cairn_options *opt,
+                                               uint64_t wait_us,
+                                               size_t wait_bytes, int nonsync);
+/* How a queued writer waits for its leader: CAIRN_WAIT_BLOCK sleeps at
+ * once; CAIRN_WAIT_SPIN spins (yielding now and then; for experiments);
+ * CAIRN_WAIT_ADAPTIVE (default) spins for at most spin_ns nanoseconds, and
+ * only while a core is free for the thread it waits on, then sleeps.
+ * spin_ns 0 .. 10,000,000 (default 20,000). */
+#define CAIRN_WAIT_BLOCK    0
+#define CAIRN_WAIT_SPIN     1
+#define CAIRN_WAIT_ADAPTIVE 2
+CAIRN_EXPORT int cairn_options_set_wait_strategy(cairn_options *opt,
+                                                 int strategy,
+                                                 uint64_t spin_ns);
+/* Group size limits: at most max_bytes per group (default 1 MiB), or the
+ * leader's size + small_leader when the leader is at most small_leader
+ * bytes (default 128 KiB). max_bytes 4 KiB .. 64 MiB, small_leader <=
+ * max_bytes. */
+CAIRN_EXPORT int cairn_options_set_group_limits(cairn_options *opt,
+                                                size_t max_bytes,
+                                                size_t small_leader);
+/* Memtables that may wait to be flushed while writes go on (default 2,
+ * 1 .. 8; 1 is LevelDB's behaviour). */
+CAIRN_EXPORT int cairn_options_set_max_immutable_memtables(cairn_options *opt,
+                                                           int n);
+/* Level-0 file counts at which writes are delayed once by slowdown_us
+ * (default 8 files, 1000 us) and stopped until compaction catches up
+ * (default 12). 1 <= slowdown <= stop <= 1000; slowdown_us <= 1 s. */
+CAIRN_EXPORT int cairn_options_set_l0_triggers(cairn_options *opt, int slowdown,
+                                               int stop, uint64_t slowdown_us);
 
 /* A sharded LRU cache of uncompressed blocks holding up to capacity bytes.
  * Thread-safe. NULL on out-of-memory. */
@@ -202,6 +250,10 @@ CAIRN_EXPORT int cairn_readoptions_set_snapshot(cairn_readoptions *ro,
 CAIRN_EXPORT cairn_writeoptions *cairn_writeoptions_create(void);
 CAIRN_EXPORT void cairn_writeoptions_destroy(cairn_writeoptions *wo);
 CAIRN_EXPORT int cairn_writeoptions_set_sync(cairn_writeoptions *wo, int v);
+/* With no_slowdown 1, a write that would stall (level-0 slowdown, a full
+ * memtable queue, the level-0 stop) returns CAIRN_BUSY at once instead. */
+CAIRN_EXPORT int cairn_writeoptions_set_no_slowdown(cairn_writeoptions *wo,
+                                                    int v);
 
 /* ---------------------------------------------------------------------- */
 /* Write batches: an ordered list of puts and deletes applied atomically.   */
@@ -349,18 +401,19 @@ CAIRN_EXPORT int cairn_iter_status(const cairn_iter *it);
  *   cairn.stats                   a table of files, sizes and work per level
  *   cairn.sstables                every table file per level
  *   cairn.approximate-memory-usage  bytes of memtables and block cache
+ *   cairn.write-stats             the write path: groups, writers per group,
+ *                                 bytes, syncs, commit latency percentiles,
+ *                                 stalls per cause, wait outcomes
  */
 CAIRN_EXPORT char *cairn_db_property(cairn_db *db, const char *name);
 
 /* For each of n ranges [start[i], limit[i]), the approximate bytes on disk
  * of the keys in it (tables only; memtables are not counted), in sizes[i].
  */
-CAIRN_EXPORT int cairn_db_approximate_sizes(cairn_db *db, int n,
-                                            const void *const *start,
-                                            const size_t *start_len,
-                                            const void *const *limit,
-                                            const size_t *limit_len,
-                                            uint64_t *sizes);
+CAIRN_EXPORT int
+cairn_db_approximate_sizes(cairn_db *db, int n, const void *const *start,
+                           const size_t *start_len, const void *const *limit,
+                           const size_t *limit_len, uint64_t *sizes);
 
 /* ---------------------------------------------------------------------- */
 /* Compaction                                                              */

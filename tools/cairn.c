@@ -284,8 +284,9 @@ static int open_db(const char *path, int create, cairn_db **db)
     return rc != 0 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
 }
 
-/* Closes db after an operation whose result was op_rc (with its message
- * already printed if it failed); a failing close is reported too. */
+/* Closes db after an operation that ended with exit status `status` (its
+ * message already printed if it failed); a failing close is reported too
+ * and turns the status into a failure. */
 static int close_db(cairn_db *db, int status)
 {
     int rc = cairn_db_close(db);

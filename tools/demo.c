@@ -190,7 +190,9 @@ static void *watchdog_main(void *arg)
                     "cairn: demo: no progress for %d s while %s; the engine "
                     "appears to be stuck (kept %s)\n",
                     STALL_SECONDS, watch.phase, watch.dir);
-            fflush(NULL);
+            /* stderr is unbuffered and stdout was flushed before the run;
+             * no other stream is touched, as the stuck thread may hold
+             * any lock. */
             _exit(TOOL_EXIT_FAIL);
         }
     }

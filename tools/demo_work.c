@@ -156,8 +156,10 @@ static int do_write(demo_worker *w, unsigned kind, cairn_batch *b)
                      : cairn_db_put(w->db, wo, key, DEMO_KEY_LEN, val, vlen);
         if (rc != 0)
             goto fail;
-        if (kind != 2)
-            w->deletes += del, w->puts += !del;
+        if (kind == 1)
+            w->deletes++;
+        else if (kind == 0)
+            w->puts++;
     }
     if (kind == 2) {
         if ((rc = cairn_db_write(w->db, wo, b)) != 0)

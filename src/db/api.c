@@ -60,6 +60,17 @@ cairn_options *cairn_options_create(void)
     o->max_open_files = 1000;
     o->cache = NULL;
     o->max_immutable_memtables = 2;
+    o->commit_policy = CAIRN_COMMIT_LEADER;
+    o->commit_wait_us = 100;
+    o->commit_wait_bytes = 64u << 10;
+    o->commit_wait_nonsync = 0;
+    o->wait_strategy = CAIRN_WAIT_ADAPTIVE;
+    o->spin_ns = 20000;
+    o->group_max_bytes = 1u << 20;
+    o->group_small_leader = 128u << 10;
+    o->l0_slowdown_trigger = 8;
+    o->l0_stop_trigger = 12;
+    o->slowdown_micros = 1000;
     return o;
 }
 
@@ -124,8 +135,8 @@ int cairn_options_set_block_size(cairn_options *opt, size_t bytes)
 {
     CHECK_HANDLE(opt, "options");
     if (bytes < 1024 || bytes > (4u << 20))
-        return cairn__err(CAIRN_INVALID, "block_size %zu outside [1 KiB, 4 MiB]",
-                          bytes);
+        return cairn__err(CAIRN_INVALID,
+                          "block_size %zu outside [1 KiB, 4 MiB]", bytes);
     opt->block_size = bytes;
     return 0;
 }
@@ -163,8 +174,8 @@ int cairn_options_set_bloom_bits_per_key(cairn_options *opt, int bits)
 {
     CHECK_HANDLE(opt, "options");
     if (bits < 0 || bits > 64)
-        return cairn__err(CAIRN_INVALID, "bloom bits per key %d outside [0, 64]",
-                          bits);
+        return cairn__err(CAIRN_INVALID,
+                          "bloom bits per key %d outside [0, 64]", bits);
     opt->bloom_bits_per_key = bits;
     return 0;
 }
@@ -173,8 +184,8 @@ int cairn_options_set_max_open_files(cairn_options *opt, int n)
 {
     CHECK_HANDLE(opt, "options");
     if (n < 74 || n > 50000)
-        return cairn__err(CAIRN_INVALID, "max_open_files %d outside [74, 50000]",
-                          n);
+        return cairn__err(CAIRN_INVALID,
+                          "max_open_files %d outside [74, 50000]", n);
     opt->max_open_files = n;
     return 0;
 }
@@ -183,6 +194,86 @@ int cairn_options_set_cache(cairn_options *opt, cairn_cache *cache)
 {
     CHECK_HANDLE(opt, "options");
     opt->cache = cache;
+    return 0;
+}
+
+int cairn_options_set_commit_policy(cairn_options *opt, int policy)
+{
+    CHECK_HANDLE(opt, "options");
+    if (policy != CAIRN_COMMIT_LEADER && policy != CAIRN_COMMIT_BATCH_WAIT)
+        return cairn__err(CAIRN_INVALID, "unknown commit policy %d", policy);
+    opt->commit_policy = policy;
+    return 0;
+}
+
+int cairn_options_set_commit_wait(cairn_options *opt, uint64_t wait_us,
+                                  size_t wait_bytes, int nonsync)
+{
+    CHECK_HANDLE(opt, "options");
+    if (wait_us < 1 || wait_us > 1000000)
+        return cairn__err(CAIRN_INVALID,
+                          "commit wait %llu us outside [1, 1000000]",
+                          (unsigned long long)wait_us);
+    if (wait_bytes < 1 || wait_bytes > (64u << 20))
+        return cairn__err(CAIRN_INVALID,
+                          "commit wait bytes %zu outside [1, 64 MiB]",
+                          wait_bytes);
+    opt->commit_wait_us = wait_us;
+    opt->commit_wait_bytes = wait_bytes;
+    opt->commit_wait_nonsync = nonsync != 0;
+    return 0;
+}
+
+int cairn_options_set_wait_strategy(cairn_options *opt, int strategy,
+                                    uint64_t spin_ns)
+{
+    CHECK_HANDLE(opt, "options");
+    if (strategy != CAIRN_WAIT_BLOCK && strategy != CAIRN_WAIT_SPIN &&
+        strategy != CAIRN_WAIT_ADAPTIVE)
+        return cairn__err(CAIRN_INVALID, "unknown wait strategy %d", strategy);
+    if (spin_ns > 10000000)
+        return cairn__err(CAIRN_INVALID, "spin_ns %llu above 10 ms",
+                          (unsigned long long)spin_ns);
+    opt->wait_strategy = strategy;
+    opt->spin_ns = spin_ns;
+    return 0;
+}
+
+int cairn_options_set_group_limits(cairn_options *opt, size_t max_bytes,
+                                   size_t small_leader)
+{
+    CHECK_HANDLE(opt, "options");
+    if (max_bytes < 4096 || max_bytes > (64u << 20) || small_leader > max_bytes)
+        return cairn__err(CAIRN_INVALID,
+                          "group limits %zu / %zu outside 4 KiB .. 64 MiB",
+                          max_bytes, small_leader);
+    opt->group_max_bytes = max_bytes;
+    opt->group_small_leader = small_leader;
+    return 0;
+}
+
+int cairn_options_set_max_immutable_memtables(cairn_options *opt, int n)
+{
+    CHECK_HANDLE(opt, "options");
+    if (n < 1 || n > CAIRN__MAX_IMM)
+        return cairn__err(CAIRN_INVALID,
+                          "max_immutable_memtables %d outside [1, %d]", n,
+                          CAIRN__MAX_IMM);
+    opt->max_immutable_memtables = n;
+    return 0;
+}
+
+int cairn_options_set_l0_triggers(cairn_options *opt, int slowdown, int stop,
+                                  uint64_t slowdown_us)
+{
+    CHECK_HANDLE(opt, "options");
+    if (slowdown < 1 || stop < slowdown || stop > 1000 || slowdown_us > 1000000)
+        return cairn__err(CAIRN_INVALID,
+                          "level-0 triggers %d / %d / %llu us out of range",
+                          slowdown, stop, (unsigned long long)slowdown_us);
+    opt->l0_slowdown_trigger = slowdown;
+    opt->l0_stop_trigger = stop;
+    opt->slowdown_micros = slowdown_us;
     return 0;
 }
 
@@ -255,6 +346,13 @@ int cairn_writeoptions_set_sync(cairn_writeoptions *wo, int v)
 {
     CHECK_HANDLE(wo, "write options");
     wo->sync = v != 0;
+    return 0;
+}
+
+int cairn_writeoptions_set_no_slowdown(cairn_writeoptions *wo, int v)
+{
+    CHECK_HANDLE(wo, "write options");
+    wo->no_slowdown = v != 0;
     return 0;
 }
 
@@ -369,10 +467,11 @@ int cairn_db_close(cairn_db *db)
     int iters = atomic_load(&db->live_iters);
     if (snaps > 0 || iters > 0) {
         atomic_store(&db->closing, 0);
-        return cairn__api_record(db, cairn__err(CAIRN_BUSY,
-                                     "cairn_db_close: %d iterators and %d "
-                                     "snapshots are still live",
-                                     iters, snaps));
+        return cairn__api_record(
+            db, cairn__err(CAIRN_BUSY,
+                           "cairn_db_close: %d iterators and %d "
+                           "snapshots are still live",
+                           iters, snaps));
     }
     int rc = cairn__db_close(db);
     atomic_store(&db->magic, CAIRN__DB_DEAD);
@@ -451,12 +550,14 @@ int cairn_db_write(cairn_db *db, const cairn_writeoptions *wo,
     if (rc != 0)
         return rc;
     if (batch == NULL)
-        return cairn__api_leave(db,
-                     cairn__err(CAIRN_INVALID, "cairn_db_write: NULL batch"));
+        return cairn__api_leave(
+            db, cairn__err(CAIRN_INVALID, "cairn_db_write: NULL batch"));
     if (batch->rep.len < CAIRN__BATCH_HEADER)
-        return cairn__api_leave(db, cairn__err(CAIRN_INVALID,
-                                    "cairn_db_write: uninitialised batch"));
-    return cairn__api_leave(db, write_rep(db, wo, cairn__buf_slice(&batch->rep)));
+        return cairn__api_leave(
+            db,
+            cairn__err(CAIRN_INVALID, "cairn_db_write: uninitialised batch"));
+    return cairn__api_leave(db,
+                            write_rep(db, wo, cairn__buf_slice(&batch->rep)));
 }
 
 int cairn_db_get(cairn_db *db, const cairn_readoptions *ro, const void *key,

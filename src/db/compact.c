@@ -159,15 +159,15 @@ static int make_input_iter(compact_state *cs, cairn__iter **out)
         }
     } else {
         cairn__iter *it;
-        rc = cairn__version_files_iter(c->inputs[0], c->ninputs[0], db->tc,
-                                       &ro, &it);
+        rc = cairn__version_files_iter(c->inputs[0], c->ninputs[0], db->tc, &ro,
+                                       &it);
         if (rc == 0)
             list[n++] = it;
     }
     if (rc == 0 && c->ninputs[1] > 0) {
         cairn__iter *it;
-        rc = cairn__version_files_iter(c->inputs[1], c->ninputs[1], db->tc,
-                                       &ro, &it);
+        rc = cairn__version_files_iter(c->inputs[1], c->ninputs[1], db->tc, &ro,
+                                       &it);
         if (rc == 0)
             list[n++] = it;
     }
@@ -291,7 +291,7 @@ static void discard_outputs(compact_state *cs)
     for (size_t i = 0; i < cs->nouts; i++) {
         cairn__table_cache_evict(db->tc, cs->outs[i].number);
         if (cairn__filename_table(&path, db->dbname, cs->outs[i].number) == 0)
-            (void)db->env->ops->remove(db->env, path.data);
+            cairn__env_remove_quietly(db->env, path.data);
     }
     cairn__buf_fini(&path);
     cairn__errmsg_restore(msg);
@@ -307,8 +307,7 @@ static int do_compaction(cairn_db *db, cairn__compaction *c)
     cs.c = c;
     cs.smallest_snapshot = cairn__db_oldest_snapshot(db);
     cairn__infolog_printf(db->info, "Compacting %zu@%d + %zu@%d files",
-                          c->ninputs[0], c->level, c->ninputs[1],
-                          c->level + 1);
+                          c->ninputs[0], c->level, c->ninputs[1], c->level + 1);
     cairn__mutex_unlock(&db->mu);
     int rc = merge_inputs(&cs);
     cairn__mutex_lock(&db->mu);
@@ -323,11 +322,19 @@ static int do_compaction(cairn_db *db, cairn__compaction *c)
                                   cairn__buf_slice(&o->smallest),
                                   cairn__buf_slice(&o->largest));
     }
-    if (rc == 0)
+    int edit_written = 0;
+    if (rc == 0) {
+        /* From here the edit naming the outputs may reach the MANIFEST
+         * even if this call fails (say, its sync does), so a failure must
+         * not delete them: a reopen may need them. */
+        edit_written = 1;
         rc = cairn__vset_log_and_apply(db->vs, &c->edit, &db->mu);
+    }
+    if (rc == 0)
+        cairn__db_version_installed(db);
     for (size_t i = 0; i < cs.nouts; i++)
         cairn__db_pending_remove(db, cs.outs[i].number);
-    if (rc != 0)
+    if (rc != 0 && !edit_written)
         discard_outputs(&cs);
 
     struct cairn__level_stats *st = &db->stats[c->level + 1];
@@ -336,7 +343,8 @@ static int do_compaction(cairn_db *db, cairn__compaction *c)
                       cairn__compaction_input_bytes(c, 1);
     st->bytes_written += cs.bytes_written;
     st->count++;
-    cairn__infolog_printf(db->info, "Compacted %zu@%d + %zu@%d files => %llu "
+    cairn__infolog_printf(db->info,
+                          "Compacted %zu@%d + %zu@%d files => %llu "
                           "bytes in %zu files: %s",
                           c->ninputs[0], c->level, c->ninputs[1], c->level + 1,
                           (unsigned long long)cs.bytes_written, cs.nouts,
@@ -355,6 +363,8 @@ static int trivial_move(cairn_db *db, cairn__compaction *c)
                                   cairn__buf_slice(&f->largest));
     if (rc == 0)
         rc = cairn__vset_log_and_apply(db->vs, &c->edit, &db->mu);
+    if (rc == 0)
+        cairn__db_version_installed(db);
     cairn__infolog_printf(db->info, "Moved #%llu to level-%d %llu bytes: %s",
                           (unsigned long long)f->number, c->level + 1,
                           (unsigned long long)f->file_size,
@@ -369,10 +379,9 @@ static int manual_step(cairn_db *db)
     cairn__slice b = cairn__buf_slice(&m->begin);
     cairn__slice e = cairn__buf_slice(&m->end);
     cairn__compaction *c = NULL;
-    int rc = cairn__vset_compact_range(db->vs, m->level,
-                                       m->has_begin ? &b : NULL,
-                                       m->has_end ? &e : NULL,
-                                       db->opt.max_file_size, &c);
+    int rc = cairn__vset_compact_range(
+        db->vs, m->level, m->has_begin ? &b : NULL, m->has_end ? &e : NULL,
+        db->opt.max_file_size, &c);
     if (rc == 0 && c == NULL) {
         m->done = 1;
         return 0;
@@ -380,8 +389,8 @@ static int manual_step(cairn_db *db)
     if (rc == 0) {
         /* Remember where this step ended so the next one continues
          * after it (the range may need several bounded steps). */
-        cairn__slice largest = cairn__buf_slice(
-            &c->inputs[0][c->ninputs[0] - 1]->largest);
+        cairn__slice largest =
+            cairn__buf_slice(&c->inputs[0][c->ninputs[0] - 1]->largest);
         for (size_t i = 0; i < c->ninputs[0]; i++)
             if (cairn__ikey_compare(cairn__buf_slice(&c->inputs[0][i]->largest),
                                     largest) > 0)

@@ -64,7 +64,7 @@ static int run_manual(cairn_db *db, int level, const cairn__slice *begin,
         cairn__cond_wait(&db->bg_cv, &db->mu);
     if (db->bg_error == 0 && !db->shutting_down) {
         db->manual = &m;
-        cairn__cond_signal(&db->bg_cv);
+        cairn__cond_broadcast(&db->bg_cv);
         while (!m.done && db->bg_error == 0 && !db->shutting_down)
             cairn__cond_wait(&db->bg_cv, &db->mu);
         db->manual = NULL;

@@ -36,6 +36,7 @@ int cairn__db_set_bg_error(cairn_db *db, int rc)
     cairn__mutex_assert_held(&db->mu);
     if (rc != 0 && db->bg_error == 0) {
         db->bg_error = rc;
+        atomic_store_explicit(&db->bg_error_flag, 1, memory_order_release);
         snprintf(db->bg_errmsg, sizeof db->bg_errmsg, "%s",
                  cairn__errmsg_get());
         cairn__infolog_printf(db->info,
@@ -48,28 +49,39 @@ int cairn__db_set_bg_error(cairn_db *db, int rc)
 /* ---------------------------------------------------------------------- */
 /* Log replay                                                              */
 
+/* Damage met while replaying a log. Every piece is written to the info
+ * log. Under paranoid_checks the first piece is held back: if a good
+ * record follows it, the log is damaged in the middle and the open fails;
+ * if nothing good follows it in the newest log, it is the torn tail a
+ * crash or power cut leaves behind (records that were never acknowledged,
+ * or not synced), and recovery goes on. */
 typedef struct replay_report {
     cairn_db *db;
     const char *path;
-    int rc; /* first damage, when paranoid */
+    int pending;                 /* damage not yet judged */
+    char msg[CAIRN__ERRMSG_MAX]; /* its description */
 } replay_report;
 
 static void replay_damage(void *ctx, uint64_t offset, size_t bytes,
                           const char *reason)
 {
     replay_report *r = ctx;
-    if (r->db->opt.paranoid_checks) {
-        if (r->rc == 0)
-            r->rc = cairn__err(
-                CAIRN_CORRUPTION, "%s offset %llu: %s (%zu bytes dropped)",
-                r->path, (unsigned long long)offset, reason, bytes);
-    } else {
-        cairn__infolog_printf(r->db->info,
-                              "%s: dropping %zu bytes at offset %llu: %s "
-                              "(ignoring error)",
-                              r->path, bytes, (unsigned long long)offset,
-                              reason);
+    cairn__infolog_printf(
+        r->db->info, "%s: dropping %zu bytes at offset %llu: %s%s", r->path,
+        bytes, (unsigned long long)offset, reason,
+        r->db->opt.paranoid_checks ? "" : " (ignoring error)");
+    if (r->db->opt.paranoid_checks && !r->pending) {
+        r->pending = 1;
+        snprintf(r->msg, sizeof r->msg,
+                 "%s offset %llu: %s (%zu bytes dropped)", r->path,
+                 (unsigned long long)offset, reason, bytes);
     }
+}
+
+/* The held-back damage becomes the open's error. */
+static int replay_fail(replay_report *r)
+{
+    return cairn__err(CAIRN_CORRUPTION, "%s", r->msg);
 }
 
 /* Writes the recovery memtable to a level-0 table when it is full (or,
@@ -93,8 +105,8 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
     return 0;
 }
 
-static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
-                      uint64_t *max_seq)
+static int replay_log(cairn_db *db, uint64_t number, int newest,
+                      cairn__edit *edit, uint64_t *max_seq)
 {
     cairn__memtable *mem;
     cairn__buf path = CAIRN__BUF_INIT;
@@ -106,7 +118,11 @@ static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
     cairn__infolog_printf(db->info, "Recovering log #%llu",
                           (unsigned long long)number);
     CAIRN_TRY_GOTO(rc, db->env->ops->open_read(db->env, path.data, &f), out);
-    replay_report rep = {db, path.data, 0};
+    replay_report rep;
+    rep.db = db;
+    rep.path = path.data;
+    rep.pending = 0;
+    rep.msg[0] = '\0';
     CAIRN_TRY_GOTO(
         rc, cairn__log_reader_init(&reader, f, replay_damage, &rep, 1, 0), out);
     reader_ok = 1;
@@ -117,25 +133,42 @@ static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
             rc = got;
             break;
         }
-        if (rep.rc != 0) {
-            rc = rep.rc;
+        if (got == 0) {
+            if (rep.pending && !newest) {
+                rc = replay_fail(&rep);
+            } else if (rep.pending) {
+                cairn__infolog_printf(db->info,
+                                      "%s: damage at the end of the newest "
+                                      "log taken as a torn tail: %s",
+                                      path.data, rep.msg);
+            }
             break;
         }
-        if (got == 0)
+        if (rep.pending) {
+            /* A good record after damage: the log is damaged inside. */
+            rc = replay_fail(&rep);
             break;
+        }
         uint64_t off = cairn__log_reader_last_offset(&reader);
+        /* A record that passed its checksum but does not parse is real
+         * damage (a torn write cannot produce one), so under paranoid
+         * checks it fails the open at once. */
         if (rec.size < CAIRN__BATCH_HEADER) {
             replay_damage(&rep, off, rec.size, "log record too small");
-            if ((rc = rep.rc) != 0)
+            if (rep.pending) {
+                rc = replay_fail(&rep);
                 break;
+            }
             continue;
         }
         if (cairn__batch_rep_validate(rec) != 0) {
             char why[CAIRN__ERRMSG_MAX];
             snprintf(why, sizeof why, "%s", cairn__errmsg_get());
             replay_damage(&rep, off, rec.size, why);
-            if ((rc = rep.rc) != 0)
+            if (rep.pending) {
+                rc = replay_fail(&rep);
                 break;
+            }
             continue;
         }
         uint64_t seq = cairn__batch_rep_seq(rec);
@@ -145,8 +178,10 @@ static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
         if (seq == 0 || seq > CAIRN__MAX_SEQ ||
             count - 1 > CAIRN__MAX_SEQ - seq) {
             replay_damage(&rep, off, rec.size, "sequence number out of range");
-            if ((rc = rep.rc) != 0)
+            if (rep.pending) {
+                rc = replay_fail(&rep);
                 break;
+            }
             continue;
         }
         mem = db->mem;
@@ -238,7 +273,8 @@ static int recover(cairn_db *db, cairn__edit *edit)
     }
     qsort(logs, nlogs, sizeof *logs, cmp_u64);
     for (size_t i = 0; i < nlogs; i++)
-        CAIRN_TRY_GOTO(rc, replay_log(db, logs[i], edit, &max_seq), out);
+        CAIRN_TRY_GOTO(
+            rc, replay_log(db, logs[i], i + 1 == nlogs, edit, &max_seq), out);
     /* What the logs held goes to level 0 now, so the old logs can go
      * (LevelDB does the same without reuse_logs). */
     CAIRN_TRY_GOTO(rc, maybe_flush_recovered(db, edit, 1), out);
@@ -286,6 +322,13 @@ static int live_has(const live_set *s, uint64_t number)
 /* Deletes files no live version, log range or MANIFEST needs. mu held;
  * called only after the edit that stopped naming them is durable. Failures
  * to delete are logged, not returned: a leftover file is harmless. */
+void cairn__db_version_installed(cairn_db *db)
+{
+    cairn__mutex_assert_held(&db->mu);
+    atomic_store_explicit(&db->l0_count, (int)cairn__vset_num_files(db->vs, 0),
+                          memory_order_relaxed);
+}
+
 void cairn__db_remove_obsolete_files(cairn_db *db)
 {
     cairn__mutex_assert_held(&db->mu);
@@ -363,6 +406,9 @@ static void db_free(cairn_db *db)
     if (db->own_block_cache)
         cairn__cache_destroy(db->block_cache);
     cairn__cond_fini(&db->bg_cv);
+    cairn__mutex_fini(&db->wq_mu);
+    free(db->wstats);
+    db->wstats = NULL;
     free(db->pending_outputs);
     db->pending_outputs = NULL;
     if (db->lock != NULL)
@@ -388,7 +434,7 @@ static int open_new_log(cairn_db *db)
     rc = db->env->ops->sync_dir(db->env, db->dbname);
     if (rc != 0) {
         (void)cairn__file_close(f);
-        (void)db->env->ops->remove(db->env, path.data);
+        cairn__env_remove_quietly(db->env, path.data);
         goto out;
     }
     db->logfile = f;
@@ -431,8 +477,10 @@ static int open_locked(cairn_db *db)
         cairn__edit_set_prev_log_number(&e, 0);
         cairn__mutex_lock(&db->mu);
         rc = cairn__vset_log_and_apply(db->vs, &e, &db->mu);
-        if (rc == 0)
+        if (rc == 0) {
+            cairn__db_version_installed(db);
             cairn__db_remove_obsolete_files(db);
+        }
         cairn__mutex_unlock(&db->mu);
     }
     cairn__edit_fini(&e);
@@ -485,6 +533,24 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
     }
     db->snapshots.prev = db->snapshots.next = &db->snapshots;
     atomic_init(&db->live_iters, 0);
+    atomic_init(&db->bw_word, 0);
+    atomic_init(&db->active_writers, 0);
+    atomic_init(&db->spinners, 0);
+    atomic_init(&db->bg_error_flag, 0);
+    atomic_init(&db->l0_count, 0);
+    atomic_init(&db->has_imm, 0);
+    db->wstats = calloc(1, sizeof *db->wstats);
+    if (db->wstats == NULL || (rc = cairn__mutex_init(&db->wq_mu)) != 0) {
+        if (rc == 0)
+            rc = cairn__err(CAIRN_NOMEM, "write statistics");
+        free(db->wstats);
+        cairn__cond_fini(&db->bg_cv);
+        cairn__mutex_fini(&db->mu);
+        cairn__mutex_fini(&db->errmu);
+        free(db->dbname);
+        free(db);
+        return rc;
+    }
 
     cairn__buf lockpath = CAIRN__BUF_INIT;
     CAIRN_TRY_GOTO(rc, db->env->ops->mkdir(db->env, db->dbname), fail);

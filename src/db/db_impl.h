@@ -26,6 +26,7 @@
 #include "env/infolog.h"
 #include "cache/cache.h"
 #include "db/table_cache.h"
+#include "db/write_stats.h"
 #include "mem/memtable.h"
 #include "util/buf.h"
 #include "util/port.h"
@@ -54,6 +55,18 @@ struct cairn_options {
     int max_open_files;
     cairn_cache *cache; /* NULL: a private 8 MiB cache */
     int max_immutable_memtables;
+    /* The write path (write.c). */
+    int commit_policy; /* CAIRN_COMMIT_LEADER / _BATCH_WAIT */
+    uint64_t commit_wait_us;
+    size_t commit_wait_bytes;
+    int commit_wait_nonsync; /* batch-wait also for non-sync groups */
+    int wait_strategy;       /* CAIRN_WAIT_BLOCK / _SPIN / _ADAPTIVE */
+    uint64_t spin_ns;
+    size_t group_max_bytes;
+    size_t group_small_leader;
+    int l0_slowdown_trigger;
+    int l0_stop_trigger;
+    uint64_t slowdown_micros;
 };
 
 struct cairn_cache {
@@ -74,17 +87,24 @@ struct cairn_readoptions {
 
 struct cairn_writeoptions {
     int sync;
+    int no_slowdown;
 };
 
 /* One write call waiting in (or leading) the queue. Lives on the caller's
- * stack. */
+ * stack. Its state word is its own wait primitive (write.c). */
 typedef struct cairn__writer {
-    cairn__slice rep; /* the batch's encoding; data NULL = none */
+    cairn__slice rep; /* the batch's encoding; data NULL = flush request */
     int sync;
-    int done;   /* Locked: db->mu */
-    int status; /* Locked: db->mu */
-    cairn__cond cv;
-    struct cairn__writer *next; /* Locked: db->mu (queue link) */
+    int no_slowdown;
+    /* Atomic: W_WAITING, then W_LEADER or W_DONE, stored with release by
+     * whoever hands over leadership or completes the writer, after it has
+     * written status, msg and wake[]; loaded with acquire by the waiter.
+     * W_BLOCKED is or-ed in by a waiter that sleeps on the word. */
+    _Atomic uint32_t state;
+    int status;
+    struct cairn__writer *next;    /* Locked: db->wq_mu (queue link) */
+    struct cairn__writer *wake[2]; /* followers this one wakes when done */
+    char msg[CAIRN__ERRMSG_MAX];   /* detail of a failed status */
 } cairn__writer;
 
 #define CAIRN__DB_MAGIC 0x6361726e64624f4bULL /* "carndbOK" */
@@ -121,18 +141,18 @@ struct cairn_db {
      * broadcast when work finishes or an error is recorded. */
     cairn__thread *bg_thread; /* Immutable after open */
     cairn__cond bg_cv;
-    int shutting_down;         /* Locked: mu */
-    uint64_t *pending_outputs; /* Locked: mu; tables being written */
+    int shutting_down;           /* Locked: mu */
+    uint64_t *pending_outputs;   /* Locked: mu; tables being written */
     size_t npending, cappending; /* Locked: mu */
     /* Atomic, relaxed hint: nimm > 0, read by a running compaction
      * between keys to give flushes priority (it re-checks under mu). */
     atomic_int has_imm;
-    int bg_compaction_paused;  /* Locked: mu */
+    int bg_compaction_paused;     /* Locked: mu */
     struct cairn__manual *manual; /* Locked: mu; pending manual compaction */
     struct cairn__level_stats {
         uint64_t micros, bytes_read, bytes_written, count;
     } stats[CAIRN__NUM_LEVELS]; /* Locked: mu */
-    uint64_t bytes_user;       /* Locked: mu; bytes flushed from memtables */
+    uint64_t bytes_user;        /* Locked: mu; bytes flushed from memtables */
 
     cairn_snapshot snapshots; /* Locked: mu; list head (a dummy) */
     int live_snapshots;       /* Locked: mu */
@@ -142,9 +162,25 @@ struct cairn_db {
     uint64_t logfile_number; /* Locked: mu */
     cairn__log_writer log;   /* D1 */
 
-    cairn__writer *queue_head; /* Locked: mu */
-    cairn__writer *queue_tail; /* Locked: mu */
+    /* The write queue has its own small lock, so that queueing never
+     * waits for readers or background work holding mu. */
+    cairn__mutex wq_mu;
+    cairn__writer *wq_head; /* Locked: wq_mu */
+    cairn__writer *wq_tail; /* Locked: wq_mu */
+    size_t wq_bytes;        /* Locked: wq_mu; bytes of queued batches */
+    size_t wq_count;        /* Locked: wq_mu; writers queued */
+    int bw_waiting;         /* Locked: wq_mu; a leader holds its group open */
+    _Atomic uint32_t
+        bw_word; /* Atomic: futex the batch-wait leader sleeps on */
+    atomic_int active_writers; /* Atomic: threads inside cairn__db_write */
+    atomic_int spinners;       /* Atomic: waiters spinning now */
     cairn__buf group;          /* D1: the leader's merged group record */
+    /* Atomic mirrors, read by the leader's flow-control fast path without
+     * mu (each written under mu): the sticky error is set, and the number
+     * of level-0 files. */
+    atomic_int bg_error_flag;
+    atomic_int l0_count;
+    struct cairn__write_stats *wstats; /* counters, relaxed atomics */
 
     int bg_error;                         /* Locked: mu (D3) */
     char bg_errmsg[CAIRN__ERRMSG_MAX];    /* Locked: mu */
@@ -164,6 +200,10 @@ int cairn__db_destroy(const struct cairn_options *opt,
 /* Records the first background/durability error (D3); mu held. Returns
  * rc. */
 int cairn__db_set_bg_error(cairn_db *db, int rc);
+
+/* Refreshes the atomic mirrors after a new version is installed; mu
+ * held. */
+void cairn__db_version_installed(cairn_db *db);
 
 /* Deletes files nothing live needs; mu held. */
 void cairn__db_remove_obsolete_files(cairn_db *db);

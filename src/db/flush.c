@@ -93,8 +93,8 @@ static int build_table(cairn_db *db, cairn__memtable *mem, uint64_t number,
     CAIRN_TRY_GOTO(rc, cairn__buf_append(smallest, k.data, k.size), out);
     for (; cairn__iter_valid(it); cairn__iter_next(it)) {
         k = cairn__iter_key(it);
-        CAIRN_TRY_GOTO(rc, cairn__table_builder_add(tb, k, cairn__iter_value(it)),
-                       out);
+        CAIRN_TRY_GOTO(
+            rc, cairn__table_builder_add(tb, k, cairn__iter_value(it)), out);
         cairn__buf_clear(largest);
         CAIRN_TRY_GOTO(rc, cairn__buf_append(largest, k.data, k.size), out);
     }
@@ -105,14 +105,13 @@ static int build_table(cairn_db *db, cairn__memtable *mem, uint64_t number,
     file = NULL;
     if (rc != 0)
         goto out;
-    /* The table's directory entry must be durable before a MANIFEST
-     * record names it. */
-    CAIRN_TRY_GOTO(rc, db->env->ops->sync_dir(db->env, db->dbname), out);
+    /* The table's directory entry is made durable by log_and_apply,
+     * before the MANIFEST record that names it. */
     /* Prove the table reads back before anything depends on it. */
     cairn__table_read_options ro = {1, 0};
     cairn__iter *check;
-    CAIRN_TRY_GOTO(rc, cairn__table_cache_iter(db->tc, &ro, number, *size,
-                                               &check), out);
+    CAIRN_TRY_GOTO(
+        rc, cairn__table_cache_iter(db->tc, &ro, number, *size, &check), out);
     cairn__iter_destroy(check);
 out:
     if (tb != NULL) {
@@ -148,8 +147,8 @@ int cairn__db_write_level0_table(cairn_db *db, cairn__memtable *mem,
     int rc = build_table(db, mem, number, &size, &smallest, &largest);
     cairn__mutex_lock(&db->mu);
     cairn__infolog_printf(db->info, "Level-0 table #%llu: %llu bytes %s",
-                          (unsigned long long)number,
-                          (unsigned long long)size, rc ? "FAILED" : "OK");
+                          (unsigned long long)number, (unsigned long long)size,
+                          rc ? "FAILED" : "OK");
     cairn__db_pending_remove(db, number);
     if (rc == 0) {
         db->stats[0].bytes_written += size;
@@ -193,6 +192,8 @@ int cairn__db_flush_oldest(cairn_db *db)
         cairn__edit_set_log_number(&edit, next_log);
         cairn__edit_set_prev_log_number(&edit, 0);
         rc = cairn__vset_log_and_apply(db->vs, &edit, &db->mu);
+        if (rc == 0)
+            cairn__db_version_installed(db);
     }
     cairn__edit_fini(&edit);
     if (rc != 0)

@@ -50,7 +50,7 @@ static void sample(void *ctx, cairn__slice ikey, size_t bytes)
     pins *p = ctx;
     cairn__mutex_lock(&p->db->mu);
     if (cairn__version_record_read_sample(p->db->vs->current, ikey))
-        cairn__cond_signal(&p->db->bg_cv);
+        cairn__cond_broadcast(&p->db->bg_cv);
     cairn__mutex_unlock(&p->db->mu);
 }
 
@@ -69,8 +69,8 @@ int cairn__db_new_iter(cairn_db *db, const struct cairn_readoptions *ro,
         cairn__memtable_ref(p->mems[i]);
     p->version = db->vs->current;
     cairn__version_ref(p->version);
-    uint64_t seq = ro && ro->snapshot ? ro->snapshot->seq
-                                      : cairn__vset_last_seq(db->vs);
+    uint64_t seq =
+        ro && ro->snapshot ? ro->snapshot->seq : cairn__vset_last_seq(db->vs);
     cairn__mutex_unlock(&db->mu);
 
     cairn__iter **children = NULL;
@@ -130,8 +130,9 @@ cairn_iter *cairn_db_iter_create(cairn_db *db, const cairn_readoptions *ro)
     }
     if (ro != NULL && ro->snapshot != NULL && ro->snapshot->db != db) {
         free(ci);
-        cairn__api_leave(db, cairn__err(CAIRN_INVALID,
-                                        "snapshot belongs to another database"));
+        cairn__api_leave(
+            db,
+            cairn__err(CAIRN_INVALID, "snapshot belongs to another database"));
         return NULL;
     }
     int rc = cairn__db_new_iter(db, ro, &ci->it);

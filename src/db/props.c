@@ -24,8 +24,8 @@ static int appendf(cairn__buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return cairn__err(CAIRN_INVALID, "format error");
-    return cairn__buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n
-                                                            : sizeof tmp - 1);
+    return cairn__buf_append(
+        b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 static void append_key(cairn__buf *b, cairn__slice ikey)
@@ -43,8 +43,8 @@ static void append_key(cairn__buf *b, cairn__slice ikey)
         else
             (void)appendf(b, "\\x%02x", c);
     }
-    (void)appendf(b, "%s' @ %" PRIu64 " : %d", pk.user_key.size > 64 ? "..." : "",
-                  pk.seq, pk.type);
+    (void)appendf(b, "%s' @ %" PRIu64 " : %d",
+                  pk.user_key.size > 64 ? "..." : "", pk.seq, pk.type);
 }
 
 /* Builds the property text with mu held. Returns 1 if the name is known. */
@@ -73,18 +73,20 @@ static int property(cairn_db *db, const char *name, cairn__buf *out)
             written += st->bytes_written;
             if (v->nfiles[l] == 0 && st->micros == 0 && st->bytes_written == 0)
                 continue;
-            (void)appendf(out, "%3d %8zu %8.0f %9.0f %8.0f %9.0f %5" PRIu64 "\n",
-                          l, v->nfiles[l],
-                          (double)cairn__version_level_bytes(v, l) / 1048576.0,
-                          (double)st->micros / 1e6,
-                          (double)st->bytes_read / 1048576.0,
-                          (double)st->bytes_written / 1048576.0, st->count);
+            (void)appendf(
+                out, "%3d %8zu %8.0f %9.0f %8.0f %9.0f %5" PRIu64 "\n", l,
+                v->nfiles[l],
+                (double)cairn__version_level_bytes(v, l) / 1048576.0,
+                (double)st->micros / 1e6, (double)st->bytes_read / 1048576.0,
+                (double)st->bytes_written / 1048576.0, st->count);
         }
         /* Bytes written to tables (flushes and compactions) per byte
          * flushed from memtables. */
         (void)appendf(out, "Write amplification: %.2f\n",
                       db->bytes_user ? (double)written / (double)db->bytes_user
                                      : 0.0);
+        if (cairn__write_stats_report(db->wstats, out) != 0)
+            return 1; /* out of memory: a partial report */
         return 1;
     }
     if (strcmp(name, "sstables") == 0) {
@@ -100,6 +102,11 @@ static int property(cairn_db *db, const char *name, cairn__buf *out)
                 (void)appendf(out, "]\n");
             }
         }
+        return 1;
+    }
+    if (strcmp(name, "write-stats") == 0) {
+        if (cairn__write_stats_report(db->wstats, out) != 0)
+            return 1; /* out of memory: a partial report */
         return 1;
     }
     if (strcmp(name, "approximate-memory-usage") == 0) {
@@ -135,8 +142,8 @@ char *cairn_db_property(cairn_db *db, const char *name)
     }
     if (!known || cairn__buf_append(&out, "", 1) != 0) {
         cairn__buf_fini(&out);
-        cairn__api_leave(db, cairn__err(CAIRN_NOTFOUND,
-                                        "unknown property '%.100s'", name));
+        cairn__api_leave(
+            db, cairn__err(CAIRN_NOTFOUND, "unknown property '%.100s'", name));
         return NULL;
     }
     cairn__api_leave(db, 0);
@@ -151,17 +158,19 @@ int cairn_db_approximate_sizes(cairn_db *db, int n, const void *const *start,
     int rc = cairn__api_enter(db, __func__);
     if (rc != 0)
         return rc;
-    if (n < 0 || (n > 0 && (start == NULL || start_len == NULL ||
-                            limit == NULL || limit_len == NULL ||
-                            sizes == NULL)))
+    if (n < 0 ||
+        (n > 0 && (start == NULL || start_len == NULL || limit == NULL ||
+                   limit_len == NULL || sizes == NULL)))
         return cairn__api_leave(
             db, cairn__err(CAIRN_INVALID, "approximate_sizes: bad arguments"));
     for (int i = 0; i < n; i++)
         if ((start[i] == NULL && start_len[i] != 0) ||
             (limit[i] == NULL && limit_len[i] != 0) ||
-            start_len[i] > CAIRN_MAX_KEY_SIZE || limit_len[i] > CAIRN_MAX_KEY_SIZE)
+            start_len[i] > CAIRN_MAX_KEY_SIZE ||
+            limit_len[i] > CAIRN_MAX_KEY_SIZE)
             return cairn__api_leave(
-                db, cairn__err(CAIRN_INVALID, "approximate_sizes: bad range %d", i));
+                db, cairn__err(CAIRN_INVALID, "approximate_sizes: bad range %d",
+                               i));
     cairn__mutex_lock(&db->mu);
     cairn__version *v = db->vs->current;
     cairn__version_ref(v);
@@ -178,10 +187,10 @@ int cairn_db_approximate_sizes(cairn_db *db, int n, const void *const *start,
                                     CAIRN__MAX_SEQ, CAIRN__TYPE_FOR_SEEK);
         if (rc != 0)
             break;
-        uint64_t a = cairn__version_approximate_offset(v, db->tc,
-                                                       cairn__buf_slice(&k1));
-        uint64_t b = cairn__version_approximate_offset(v, db->tc,
-                                                       cairn__buf_slice(&k2));
+        uint64_t a =
+            cairn__version_approximate_offset(v, db->tc, cairn__buf_slice(&k1));
+        uint64_t b =
+            cairn__version_approximate_offset(v, db->tc, cairn__buf_slice(&k2));
         sizes[i] = b >= a ? b - a : 0;
     }
     cairn__buf_fini(&k1);

@@ -26,8 +26,8 @@ int cairn__db_get(cairn_db *db, const struct cairn_readoptions *ro,
         cairn__memtable_ref(mems[i]);
     cairn__version *v = db->vs->current;
     cairn__version_ref(v);
-    uint64_t snapshot = ro && ro->snapshot ? ro->snapshot->seq
-                                           : cairn__vset_last_seq(db->vs);
+    uint64_t snapshot =
+        ro && ro->snapshot ? ro->snapshot->seq : cairn__vset_last_seq(db->vs);
     cairn__mutex_unlock(&db->mu);
 
     int found = 0, rc = 0;
@@ -47,7 +47,7 @@ int cairn__db_get(cairn_db *db, const struct cairn_readoptions *ro,
      * charges the first one. */
     if (stats.seek_file != NULL &&
         cairn__version_update_stats(v, stats.seek_file, stats.seek_file_level))
-        cairn__cond_signal(&db->bg_cv);
+        cairn__cond_broadcast(&db->bg_cv);
     cairn__version_unref(v);
     cairn__mutex_unlock(&db->mu);
     if (rc != 0)

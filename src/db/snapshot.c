@@ -41,8 +41,9 @@ void cairn_db_release_snapshot(cairn_db *db, const cairn_snapshot *snap)
         return;
     cairn_snapshot *s = (cairn_snapshot *)snap;
     if (s->db != db) {
-        cairn__api_leave(db, cairn__err(CAIRN_INVALID,
-                                        "snapshot belongs to another database"));
+        cairn__api_leave(
+            db,
+            cairn__err(CAIRN_INVALID, "snapshot belongs to another database"));
         return;
     }
     cairn__mutex_lock(&db->mu);

@@ -125,9 +125,9 @@ static int find_table(cairn__table_cache *tc, uint64_t number, uint64_t size,
 }
 
 int cairn__table_cache_get(cairn__table_cache *tc,
-                           const cairn__table_read_options *ro,
-                           uint64_t number, uint64_t file_size,
-                           cairn__slice ikey, cairn__table_get_fn fn, void *arg)
+                           const cairn__table_read_options *ro, uint64_t number,
+                           uint64_t file_size, cairn__slice ikey,
+                           cairn__table_get_fn fn, void *arg)
 {
     cairn__cache_handle *h;
     CAIRN_TRY(find_table(tc, number, file_size, &h));
@@ -147,21 +147,42 @@ typedef struct pinned_iter {
 } pinned_iter;
 
 #define INNER(it) (((pinned_iter *)(it))->inner)
-static int p_valid(cairn__iter *it) { return cairn__iter_valid(INNER(it)); }
-static void p_first(cairn__iter *it) { cairn__iter_seek_first(INNER(it)); }
-static void p_last(cairn__iter *it) { cairn__iter_seek_last(INNER(it)); }
+static int p_valid(cairn__iter *it)
+{
+    return cairn__iter_valid(INNER(it));
+}
+static void p_first(cairn__iter *it)
+{
+    cairn__iter_seek_first(INNER(it));
+}
+static void p_last(cairn__iter *it)
+{
+    cairn__iter_seek_last(INNER(it));
+}
 static void p_seek(cairn__iter *it, cairn__slice t)
 {
     cairn__iter_seek(INNER(it), t);
 }
-static void p_next(cairn__iter *it) { cairn__iter_next(INNER(it)); }
-static void p_prev(cairn__iter *it) { cairn__iter_prev(INNER(it)); }
-static cairn__slice p_key(cairn__iter *it) { return cairn__iter_key(INNER(it)); }
+static void p_next(cairn__iter *it)
+{
+    cairn__iter_next(INNER(it));
+}
+static void p_prev(cairn__iter *it)
+{
+    cairn__iter_prev(INNER(it));
+}
+static cairn__slice p_key(cairn__iter *it)
+{
+    return cairn__iter_key(INNER(it));
+}
 static cairn__slice p_value(cairn__iter *it)
 {
     return cairn__iter_value(INNER(it));
 }
-static int p_status(cairn__iter *it) { return cairn__iter_status(INNER(it)); }
+static int p_status(cairn__iter *it)
+{
+    return cairn__iter_status(INNER(it));
+}
 static void p_destroy(cairn__iter *it)
 {
     pinned_iter *p = (pinned_iter *)it;

@@ -30,10 +30,9 @@ void cairn__table_cache_destroy(cairn__table_cache *tc);
 
 /* cairn__table_get on file `number` (of file_size bytes). */
 int cairn__table_cache_get(cairn__table_cache *tc,
-                           const cairn__table_read_options *ro,
-                           uint64_t number, uint64_t file_size,
-                           cairn__slice ikey, cairn__table_get_fn fn,
-                           void *arg) CAIRN_WUR;
+                           const cairn__table_read_options *ro, uint64_t number,
+                           uint64_t file_size, cairn__slice ikey,
+                           cairn__table_get_fn fn, void *arg) CAIRN_WUR;
 
 /* An iterator over file `number`; it keeps the table open until it is
  * destroyed. */

@@ -1,29 +1,62 @@
 /*
- * write.c: the write path: a FIFO queue of writers, the head leads.
+ * write.c: the write path. Concurrent writers queue; the head leads.
  *
- * Each write call becomes a cairn__writer on its own stack and joins the
- * queue under db->mu. The writer at the head is the leader: it checks for
- * a sticky error (D3), builds a group of the compatible writers behind it
- * (group rules below), takes sequence numbers for the whole group, and
- * then, with db->mu released, appends the group as ONE log record, syncs
- * once if the group needs it, and inserts every batch into the memtable.
- * Re-taking db->mu, it publishes the new last sequence (D2), marks every
- * follower done with the group's status and wakes the next head. Followers
- * do no I/O.
+ * Each write call becomes a cairn__writer on its own stack and joins a FIFO
+ * queue under db->wq_mu (a lock of its own, held only to link and unlink).
+ * The writer at the head is the leader. It runs flow control (below),
+ * optionally holds its group open (batch-wait), gathers the compatible
+ * writers behind it, takes consecutive sequence numbers for all their
+ * entries and then, holding no lock, appends the whole group as ONE log
+ * record, syncs once if the group needs it, and inserts the entries into
+ * the memtable. It publishes the new last sequence (D2), hands leadership
+ * to the next head, and completes its followers. Followers do no I/O.
  *
- * Group rules (LevelDB's): at most 1 MiB, or the leader's size + 128 KiB
- * when the leader is at most 128 KiB, so a small write is not delayed
- * behind a big merge; a sync writer never joins a non-sync leader (the
- * scan stops there); a sync leader may carry non-sync writers.
- *
+ * Group rules (LevelDB's, as options): at most group_max_bytes (1 MiB), or
+ * the leader's size + group_small_leader (128 KiB) when the leader is at
+ * most that, so small writes are not delayed behind big merges; a sync
+ * writer never joins a non-sync leader (the scan stops there); a sync
+ * leader may carry non-sync writers; a flush request leads its own turn.
  * The caller's batch is never modified: the group record is assembled in
- * db->group with the sequence in its header, and memtable inserts are given
- * their sequence explicitly.
+ * db->group with the sequence in its header, and the memtable insert gets
+ * the sequence explicitly.
+ *
+ * Waiting and waking. A writer's state word is its wait primitive. A
+ * waiter spins (pause instructions) and then sleeps on the word with a
+ * futex; the waker swaps in the new state and makes the futex call only if
+ * the waiter was asleep, so waking a spinner costs one atomic swap. The
+ * strategies (cairn_options_set_wait_strategy): block (sleep at once),
+ * spin (spin with periodic yields; for experiments), adaptive (spin for at
+ * most spin_ns, and only while fewer waiters spin than there are other
+ * cores, so a spinner never takes the core the thread it waits for needs).
+ * Completion: the leader first hands leadership to the next head, so the
+ * next group starts at once, then releases its followers as a binary tree:
+ * it wakes one, and each woken follower wakes at most two more before it
+ * returns, so no thread pays one wake-up per follower in sequence.
+ *
+ * Flow control, before each group, in this order: (a) the sticky error is
+ * returned; (b) at the level-0 slowdown trigger the writer is delayed once
+ * by slowdown_micros, with no lock held; (c) room in the memtable: go; (d)
+ * the queue of immutable memtables is full: wait for a flush; (e) at the
+ * level-0 stop trigger: wait for compaction; (f) otherwise switch: the
+ * memtable becomes immutable, the old log is synced and closed, a new log
+ * starts, a flush is scheduled. A leader with no_slowdown gets CAIRN_BUSY
+ * instead of (b), (d) or (e), and when a leader stalls, every no_slowdown
+ * writer waiting in the queue is refused with CAIRN_BUSY at once. A fast
+ * path checks (a)-(c) with atomics and takes no lock.
+ *
+ * Batch-wait (commit_policy CAIRN_COMMIT_BATCH_WAIT): before building its
+ * group, a leader holds it open until commit_wait_bytes have gathered in
+ * the queue or commit_wait_us have passed, whichever comes first, or until
+ * every writer active in the database has queued. An enqueuer that brings
+ * the queue to the byte limit wakes it at once (no polling). A leader with
+ * no other writer active does not wait. By default the wait applies to
+ * sync groups only (see docs/performance.md for the measurement);
+ * commit_wait_nonsync extends it.
  *
  * Errors: any failure to append or sync the log becomes the sticky
- * background error (LevelDB only does this for sync; see its PR #578): the
- * log may hold a torn record, and a later sync must never report success
- * for data behind it.
+ * background error (LevelDB only does this for sync; its PR #578): the log
+ * may hold a torn record, and no later sync may report success for data
+ * behind it. The group gets the error; so does every later writer.
  */
 #include "db/db_impl.h"
 
@@ -32,52 +65,129 @@
 #include "util/ikey.h"
 
 #include <stdio.h>
+#include <string.h>
 
-#define GROUP_MAX_BYTES    (1u << 20)
-#define GROUP_SMALL_LEADER (128u << 10)
+#define W_WAITING 0u
+#define W_LEADER  1u
+#define W_DONE    2u
+#define W_BLOCKED 0x100u
+#define W_MASK    0xffu
 
-static void queue_push(cairn_db *db, cairn__writer *w)
+/* ---------------------------------------------------------------------- */
+/* Waiting and waking                                                      */
+
+/* Sets a waiting writer's state and wakes it if it sleeps. After this the
+ * writer may return at any moment: the caller must not touch it again. */
+static void wake(cairn__writer *w, uint32_t state)
 {
-    w->next = NULL;
-    if (db->queue_tail != NULL)
-        db->queue_tail->next = w;
-    else
-        db->queue_head = w;
-    db->queue_tail = w;
+    /* Release: publishes status, msg and wake[] written before. */
+    uint32_t old =
+        atomic_exchange_explicit(&w->state, state, memory_order_acq_rel);
+    if (old & W_BLOCKED)
+        cairn__futex_wake(&w->state, 1);
 }
 
-/* Picks the group that starts at the head; returns its last writer. */
-static cairn__writer *build_group(cairn_db *db, size_t *bytes)
+static uint32_t await(cairn_db *db, cairn__writer *w)
 {
-    cairn__writer *leader = db->queue_head;
-    size_t size = leader->rep.size;
-    size_t max = GROUP_MAX_BYTES;
-    if (size <= GROUP_SMALL_LEADER)
-        max = size + GROUP_SMALL_LEADER;
-    cairn__writer *last = leader;
-    for (cairn__writer *w = leader->next; w != NULL; w = w->next) {
-        if (w->sync && !leader->sync)
-            break;
-        /* A flush request leads its own turn (it must switch the
-         * memtable), so it is never absorbed into a group. */
-        if (w->rep.data == NULL)
-            break;
-        size_t add = w->rep.size - CAIRN__BATCH_HEADER;
-        if (size + add > max)
-            break;
-        size += add;
-        last = w;
+    /* Acquire: pairs with wake()'s exchange. */
+    uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+    if ((s & W_MASK) != W_WAITING)
+        return s & W_MASK;
+    int strategy = db->opt.wait_strategy;
+    if (strategy != CAIRN_WAIT_BLOCK) {
+        int ncpu = cairn__num_cpus();
+        int n =
+            atomic_fetch_add_explicit(&db->spinners, 1, memory_order_relaxed);
+        /* Spin only while a core is left for the thread we wait on. */
+        if (strategy == CAIRN_WAIT_SPIN || n + 1 < ncpu) {
+            uint64_t start = cairn__mono_ns();
+            uint64_t budget =
+                strategy == CAIRN_WAIT_SPIN ? UINT64_MAX : db->opt.spin_ns;
+            for (unsigned i = 1;; i++) {
+                cairn__cpu_relax();
+                s = atomic_load_explicit(&w->state, memory_order_acquire);
+                if ((s & W_MASK) != W_WAITING) {
+                    atomic_fetch_sub_explicit(&db->spinners, 1,
+                                              memory_order_relaxed);
+                    cairn__stat_add(&db->wstats->spin_ok, 1);
+                    return s & W_MASK;
+                }
+                if ((i & 63) == 0) {
+                    if (cairn__mono_ns() - start >= budget)
+                        break;
+                    if (strategy == CAIRN_WAIT_SPIN && (i & 1023) == 0)
+                        cairn__thread_yield();
+                }
+            }
+        }
+        atomic_fetch_sub_explicit(&db->spinners, 1, memory_order_relaxed);
     }
-    *bytes = size;
-    return last;
+    cairn__stat_add(&db->wstats->blocks, 1);
+    for (;;) {
+        s = atomic_load_explicit(&w->state, memory_order_acquire);
+        if ((s & W_MASK) != W_WAITING)
+            return s & W_MASK;
+        if (!(s & W_BLOCKED) && !atomic_compare_exchange_weak_explicit(
+                                    &w->state, &s, s | W_BLOCKED,
+                                    memory_order_acq_rel, memory_order_acquire))
+            continue;
+        cairn__futex_wait(&w->state, s | W_BLOCKED, 0);
+    }
 }
+
+/* Completes a finished writer and the subtree of followers under it. */
+static void release_follower(cairn__writer *w)
+{
+    cairn__writer *a = w->wake[0], *b = w->wake[1];
+    if (a != NULL)
+        wake(a, W_DONE);
+    if (b != NULL)
+        wake(b, W_DONE);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The queue                                                               */
+
+static void unlink_after(cairn_db *db, cairn__writer *prev, cairn__writer *w)
+{
+    prev->next = w->next;
+    if (db->wq_tail == w)
+        db->wq_tail = prev;
+    db->wq_bytes -= w->rep.size;
+    db->wq_count--;
+}
+
+/* Refuses every no_slowdown writer waiting behind the head: the head is
+ * about to stall. wq_mu not held. */
+static void refuse_no_slowdown(cairn_db *db)
+{
+    cairn__mutex_lock(&db->wq_mu);
+    cairn__writer *prev = db->wq_head;
+    while (prev != NULL && prev->next != NULL) {
+        cairn__writer *w = prev->next;
+        if (!w->no_slowdown) {
+            prev = w;
+            continue;
+        }
+        unlink_after(db, prev, w);
+        w->status = CAIRN_BUSY;
+        snprintf(w->msg, sizeof w->msg,
+                 "busy: write would stall (no_slowdown is set)");
+        w->wake[0] = w->wake[1] = NULL;
+        cairn__stat_add(&db->wstats->busy, 1);
+        wake(w, W_DONE);
+    }
+    cairn__mutex_unlock(&db->wq_mu);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Flow control                                                            */
 
 /* Makes the current memtable immutable and starts a new log; mu held.
  * The old log is synced and closed first (LevelDB #193 skips this), so an
  * fsync of the new log never leaves a hole of unsynced writes behind it:
  * everything acknowledged before the switch is durable once any later
- * sync write is. The new log is created with mu held, which is rare (once
- * per write_buffer_size bytes) and keeps the switch atomic for readers. */
+ * sync write is. */
 static int switch_memtable(cairn_db *db)
 {
     cairn__mutex_assert_held(&db->mu);
@@ -93,7 +203,7 @@ static int switch_memtable(cairn_db *db)
         rc = db->env->ops->sync_dir(db->env, db->dbname);
         if (rc != 0) {
             (void)cairn__file_close(f);
-            (void)db->env->ops->remove(db->env, path.data);
+            cairn__env_remove_quietly(db->env, path.data);
         }
     }
     cairn__buf_fini(&path);
@@ -116,7 +226,7 @@ static int switch_memtable(cairn_db *db)
     db->mem = fresh;
     db->mem_log = number;
     atomic_store_explicit(&db->has_imm, 1, memory_order_relaxed);
-    cairn__cond_signal(&db->bg_cv);
+    cairn__cond_broadcast(&db->bg_cv);
     if (src != 0) {
         /* The old log's tail may not be durable: a later sync write must
          * not claim otherwise. */
@@ -125,162 +235,332 @@ static int switch_memtable(cairn_db *db)
     return 0;
 }
 
-#define L0_SLOWDOWN_TRIGGER 8
-#define L0_STOP_TRIGGER 12
-#define SLOWDOWN_MICROS 1000
+static int busy(cairn_db *db, const char *why)
+{
+    cairn__stat_add(&db->wstats->busy, 1);
+    return cairn__err(CAIRN_BUSY,
+                      "write would stall (%s) and no_slowdown is set", why);
+}
 
-/* Flow control before a group (mu held), LevelDB's order: (a) the sticky
- * error; (b) at the level-0 slowdown trigger, one 1 ms delay per leader,
- * with mu released, to hand compaction some CPU before a hard stop; (c)
- * room in the memtable; (d) a full queue of immutable memtables waits for
- * a flush; (e) at the level-0 stop trigger, wait for compaction; (f)
- * otherwise switch memtables. force (a flush request) skips the delay and
- * switches even with room left, unless the memtable is empty. */
-static int make_room(cairn_db *db, int force)
+/* Waits on bg_cv for a stall branch, counting it; mu held. */
+static void stall_wait(cairn_db *db, int kind)
+{
+    uint64_t t0 = cairn__mono_ns();
+    cairn__cond_wait(&db->bg_cv, &db->mu);
+    cairn__stat_add(&db->wstats->stall_ns[kind], cairn__mono_ns() - t0);
+}
+
+static int make_room(cairn_db *db, cairn__writer *w, int force)
 {
     cairn__mutex_assert_held(&db->mu);
     int allow_delay = !force;
+    int refused = 0;
     for (;;) {
         size_t l0 = cairn__vset_num_files(db->vs, 0);
         if (db->bg_error != 0) {
             cairn__errmsg_restore(db->bg_errmsg);
             return db->bg_error;
         }
-        if (allow_delay && l0 >= L0_SLOWDOWN_TRIGGER) {
+        int stall = -1;
+        if (allow_delay && l0 >= (size_t)db->opt.l0_slowdown_trigger) {
+            stall = CAIRN__STALL_DELAY;
+        } else if ((force ? cairn__memtable_count(db->mem) == 0
+                          : cairn__memtable_memory_usage(db->mem) <=
+                                db->opt.write_buffer_size)) {
+            return 0;
+        } else if (db->nimm >= db->opt.max_immutable_memtables) {
+            stall = CAIRN__STALL_IMM_FULL;
+        } else if (l0 >= (size_t)db->opt.l0_stop_trigger) {
+            stall = CAIRN__STALL_L0_STOP;
+        } else {
+            CAIRN_TRY(switch_memtable(db));
+            force = 0;
+            continue;
+        }
+        if (w->no_slowdown)
+            return busy(db, stall == CAIRN__STALL_DELAY ? "level-0 slowdown"
+                            : stall == CAIRN__STALL_IMM_FULL ? "memtable full"
+                                                             : "level-0 stop");
+        if (!refused) {
             cairn__mutex_unlock(&db->mu);
-            db->env->ops->sleep_micros(db->env, SLOWDOWN_MICROS);
+            refuse_no_slowdown(db);
             cairn__mutex_lock(&db->mu);
+            refused = 1;
+        }
+        cairn__stat_add(&db->wstats->stalls[stall], 1);
+        if (stall == CAIRN__STALL_DELAY) {
+            uint64_t t0 = cairn__mono_ns();
+            cairn__mutex_unlock(&db->mu);
+            db->env->ops->sleep_micros(db->env, db->opt.slowdown_micros);
+            cairn__mutex_lock(&db->mu);
+            cairn__stat_add(&db->wstats->stall_ns[stall],
+                            cairn__mono_ns() - t0);
             allow_delay = 0;
-            continue;
+        } else {
+            cairn__infolog_printf(db->info, "%s; waiting...",
+                                  stall == CAIRN__STALL_IMM_FULL
+                                      ? "Current memtable full"
+                                      : "Too many L0 files");
+            stall_wait(db, stall);
         }
-        if (!force &&
-            cairn__memtable_memory_usage(db->mem) <= db->opt.write_buffer_size)
-            return 0;
-        if (force && cairn__memtable_count(db->mem) == 0)
-            return 0;
-        if (db->nimm >= db->opt.max_immutable_memtables) {
-            cairn__infolog_printf(db->info, "Current memtable full; waiting...");
-            cairn__cond_wait(&db->bg_cv, &db->mu);
-            continue;
-        }
-        if (l0 >= L0_STOP_TRIGGER) {
-            cairn__infolog_printf(db->info, "Too many L0 files; waiting...");
-            cairn__cond_wait(&db->bg_cv, &db->mu);
-            continue;
-        }
-        CAIRN_TRY(switch_memtable(db));
-        force = 0;
     }
+}
+
+/* (a)-(c) without a lock, else make_room under mu. The leader alone
+ * changes db->mem (D1), and leadership passes with release/acquire, so it
+ * may read the pointer without mu. */
+static int flow_control(cairn_db *db, cairn__writer *w, int force)
+{
+    if (!force &&
+        atomic_load_explicit(&db->bg_error_flag, memory_order_acquire) == 0 &&
+        atomic_load_explicit(&db->l0_count, memory_order_relaxed) <
+            db->opt.l0_slowdown_trigger &&
+        cairn__memtable_memory_usage(db->mem) <= db->opt.write_buffer_size)
+        return 0;
+    cairn__mutex_lock(&db->mu);
+    int rc = make_room(db, w, force);
+    cairn__mutex_unlock(&db->mu);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Groups                                                                  */
+
+static void batch_wait(cairn_db *db, cairn__writer *leader)
+{
+    if (db->opt.commit_policy != CAIRN_COMMIT_BATCH_WAIT)
+        return;
+    if (!leader->sync && !db->opt.commit_wait_nonsync)
+        return;
+    if (atomic_load_explicit(&db->active_writers, memory_order_relaxed) <= 1)
+        return; /* a lone writer pays no wait */
+    uint64_t t0 = cairn__mono_ns();
+    uint64_t deadline = t0 + db->opt.commit_wait_us * 1000u;
+    int waited = 0;
+    cairn__mutex_lock(&db->wq_mu);
+    for (;;) {
+        if (db->wq_bytes >= db->opt.commit_wait_bytes)
+            break;
+        /* Everyone who is writing is already queued: nobody to wait for. */
+        if ((size_t)atomic_load_explicit(&db->active_writers,
+                                         memory_order_relaxed) <= db->wq_count)
+            break;
+        uint64_t now = cairn__mono_ns();
+        if (now >= deadline)
+            break;
+        uint32_t gen = atomic_load_explicit(&db->bw_word, memory_order_acquire);
+        db->bw_waiting = 1;
+        waited = 1;
+        cairn__mutex_unlock(&db->wq_mu);
+        cairn__futex_wait(&db->bw_word, gen, deadline - now);
+        cairn__mutex_lock(&db->wq_mu);
+    }
+    db->bw_waiting = 0;
+    cairn__mutex_unlock(&db->wq_mu);
+    if (waited) {
+        cairn__stat_add(&db->wstats->batch_waits, 1);
+        cairn__stat_add(&db->wstats->batch_wait_ns, cairn__mono_ns() - t0);
+    }
+}
+
+/* Picks the group that starts at the leader; returns its last writer and
+ * the number of writers. wq_mu held. */
+static cairn__writer *build_group(cairn_db *db, cairn__writer *leader,
+                                  size_t *nwriters)
+{
+    size_t size = leader->rep.size;
+    size_t max = db->opt.group_max_bytes;
+    if (size <= db->opt.group_small_leader)
+        max = size + db->opt.group_small_leader;
+    cairn__writer *last = leader;
+    size_t n = 1;
+    for (cairn__writer *w = leader->next; w != NULL; w = w->next) {
+        if (w->sync && !leader->sync)
+            break;
+        if (w->rep.data == NULL)
+            break; /* a flush request leads its own turn */
+        size_t add = w->rep.size - CAIRN__BATCH_HEADER;
+        if (size + add > max)
+            break;
+        size += add;
+        last = w;
+        n++;
+    }
+    *nwriters = n;
+    return last;
+}
+
+/* Writes the group [leader, last] to the log and the memtable. */
+static int commit_group(cairn_db *db, cairn__writer *leader,
+                        cairn__writer *last)
+{
+    uint64_t seq = cairn__vset_last_seq(db->vs) + 1;
+    uint64_t count = 0;
+    for (cairn__writer *x = leader;; x = x->next) {
+        count += cairn__batch_rep_count(x->rep);
+        if (x == last)
+            break;
+    }
+    if (count > CAIRN__MAX_SEQ - seq + 1)
+        return cairn__err(CAIRN_INVALID, "sequence numbers exhausted");
+    int rc = cairn__batch_rep_reset(&db->group, seq);
+    for (cairn__writer *x = leader; rc == 0; x = x->next) {
+        rc = cairn__batch_rep_append(&db->group, x->rep);
+        if (x == last)
+            break;
+    }
+    if (rc != 0)
+        return rc; /* nothing was logged: not a durability failure */
+    int logged = 0;
+    if (count > 0) {
+        rc = cairn__log_add_record(&db->log, db->group.data, db->group.len);
+        logged = 1;
+    }
+    /* An empty sync write still syncs: it makes every earlier non-sync
+     * write durable. An empty group appends nothing, so empty batches
+     * cannot grow the log (LevelDB #911). */
+    if (rc == 0 && leader->sync) {
+        rc = cairn__file_sync(db->logfile);
+        logged = 1;
+        cairn__stat_add(&db->wstats->syncs, 1);
+    }
+    if (rc == 0 && count > 0)
+        rc =
+            cairn__batch_rep_insert(cairn__buf_slice(&db->group), seq, db->mem);
+    if (rc != 0 && logged) {
+        /* A failed append or sync, or a memtable insert that failed after
+         * the record reached the log: what callers were told and what the
+         * log holds may disagree, so stop accepting writes (D3). */
+        cairn__mutex_lock(&db->mu);
+        cairn__db_set_bg_error(db, rc);
+        cairn__mutex_unlock(&db->mu);
+        return rc;
+    }
+    if (rc == 0)
+        cairn__vset_set_last_seq(db->vs, seq + count - 1);
+    cairn__stat_add(&db->wstats->bytes, db->group.len);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The write call                                                          */
+
+static void record_latency(cairn_db *db, uint64_t t0)
+{
+    cairn__hist_add(&db->wstats->latency, cairn__mono_ns() - t0);
 }
 
 int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
                     cairn__slice rep)
 {
+    uint64_t t0 = cairn__mono_ns();
     cairn__writer w;
     w.rep = rep;
     w.sync = wo ? wo->sync : 0;
-    w.done = 0;
+    w.no_slowdown = wo ? wo->no_slowdown : 0;
+    atomic_init(&w.state, W_WAITING);
     w.status = 0;
-    int rc = cairn__cond_init(&w.cv);
-    if (rc != 0)
-        return rc;
+    w.next = NULL;
+    w.wake[0] = w.wake[1] = NULL;
+    w.msg[0] = '\0';
 
-    cairn__mutex_lock(&db->mu);
-    queue_push(db, &w);
-    while (!w.done && db->queue_head != &w)
-        cairn__cond_wait(&w.cv, &db->mu);
-    if (w.done) {
-        rc = w.status;
+    atomic_fetch_add_explicit(&db->active_writers, 1, memory_order_relaxed);
+    cairn__mutex_lock(&db->wq_mu);
+    if (db->wq_tail != NULL)
+        db->wq_tail->next = &w;
+    else
+        db->wq_head = &w;
+    db->wq_tail = &w;
+    db->wq_bytes += rep.size;
+    db->wq_count++;
+    int leader = db->wq_head == &w;
+    if (!leader && db->bw_waiting &&
+        db->wq_bytes >= db->opt.commit_wait_bytes) {
+        /* The batch-wait leader's byte limit is reached: release it now. */
+        atomic_fetch_add_explicit(&db->bw_word, 1, memory_order_release);
+        cairn__futex_wake(&db->bw_word, 1);
+    }
+    cairn__mutex_unlock(&db->wq_mu);
+
+    if (!leader && await(db, &w) == W_DONE) {
+        /* Committed (or refused) by a leader: pass the wake-up on. */
+        int rc = w.status;
+        release_follower(&w);
+        atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
         if (rc != 0)
-            cairn__errmsg_restore(db->group_errmsg);
-        cairn__mutex_unlock(&db->mu);
-        cairn__cond_fini(&w.cv);
+            cairn__errmsg_restore(w.msg);
+        record_latency(db, t0);
         return rc;
     }
 
     /* Leader. */
     int force = rep.data == NULL;
-    rc = make_room(db, force);
+    int rc = flow_control(db, &w, force);
     cairn__writer *last = &w;
+    size_t nwriters = 1;
     if (rc == 0 && !force) {
-        size_t bytes;
-        last = build_group(db, &bytes);
-        uint64_t seq = cairn__vset_last_seq(db->vs) + 1;
-        uint64_t count = 0;
-        int sync = w.sync;
-        for (cairn__writer *x = &w;; x = x->next) {
-            count += cairn__batch_rep_count(x->rep);
-            if (x == last)
-                break;
-        }
-        if (count > CAIRN__MAX_SEQ - seq + 1)
-            rc = cairn__err(CAIRN_INVALID, "sequence numbers exhausted");
-
-        /* Assemble the group record: one header, then every batch's
-         * entries. Done under the mutex is unnecessary; db->group is the
-         * leader's alone (D1). */
-        cairn__mutex_unlock(&db->mu);
-        if (rc == 0)
-            rc = cairn__batch_rep_reset(&db->group, seq);
-        for (cairn__writer *x = &w; rc == 0; x = x->next) {
-            rc = cairn__batch_rep_append(&db->group, x->rep);
-            if (x == last)
-                break;
-        }
-        int logged = 0;
-        if (rc == 0 && count > 0) {
-            rc = cairn__log_add_record(&db->log, db->group.data, db->group.len);
-            logged = 1;
-        }
-        /* An empty sync write still syncs: it makes every earlier
-         * non-sync write durable. An empty group appends nothing, so
-         * empty batches cannot grow the log (LevelDB #911). */
-        if (rc == 0 && sync) {
-            rc = cairn__file_sync(db->logfile);
-            logged = 1;
-        }
-        if (rc == 0 && count > 0) {
-            /* The group record holds every entry in order, so one walk
-             * inserts them with consecutive sequence numbers. */
-            rc = cairn__batch_rep_insert(cairn__buf_slice(&db->group), seq,
-                                         db->mem);
-        }
-        cairn__mutex_lock(&db->mu);
-        if (rc != 0 && logged) {
-            /* A failed append or sync, or a memtable insert that failed
-             * after the record reached the log: the log and the memtable
-             * no longer agree with what callers were told, so stop
-             * accepting writes until reopen replays the log (D3). */
-            cairn__db_set_bg_error(db, rc);
-        } else if (rc == 0) {
-            cairn__vset_set_last_seq(db->vs, seq + count - 1);
-        }
+        batch_wait(db, &w);
+        cairn__mutex_lock(&db->wq_mu);
+        last = build_group(db, &w, &nwriters);
+        cairn__mutex_unlock(&db->wq_mu);
+        rc = commit_group(db, &w, last);
+        cairn__stat_add(&db->wstats->groups, 1);
+        cairn__stat_add(&db->wstats->writers, nwriters);
+        cairn__stat_add(&db->wstats->group_hist[nwriters < CAIRN__GROUP_HIST
+                                                    ? nwriters
+                                                    : CAIRN__GROUP_HIST],
+                        1);
     }
-
-    /* Complete the group and hand over leadership. */
-    char msg[CAIRN__ERRMSG_MAX];
     if (rc != 0)
-        snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
-    for (;;) {
-        cairn__writer *x = db->queue_head;
-        db->queue_head = x->next;
-        if (db->queue_head == NULL)
-            db->queue_tail = NULL;
-        if (x != &w) {
-            x->status = rc;
-            x->done = 1;
-            cairn__cond_signal(&x->cv);
-        }
+        snprintf(w.msg, sizeof w.msg, "%s", cairn__errmsg_get());
+
+    /* Unlink the group and hand leadership on before completing anyone:
+     * the next group starts while followers are being woken. */
+    cairn__mutex_lock(&db->wq_mu);
+    db->wq_head = last->next;
+    if (db->wq_head == NULL)
+        db->wq_tail = NULL;
+    for (cairn__writer *x = &w;; x = x->next) {
+        db->wq_bytes -= x->rep.size;
+        db->wq_count--;
         if (x == last)
             break;
     }
+    cairn__writer *next = db->wq_head;
+    cairn__mutex_unlock(&db->wq_mu);
+    cairn__writer *first = w.next;
+    if (last == &w)
+        first = NULL;
+    if (next != NULL)
+        wake(next, W_LEADER);
+
+    /* Followers [first, last]: give each its status and its place in a
+     * binary wake-up tree (children of the k-th are the 2k-th and
+     * 2k+1-th), then wake the root. */
+    if (first != NULL) {
+        cairn__writer *child = first->next;
+        int more = first != last;
+        for (cairn__writer *p = first;; p = p->next) {
+            p->status = rc;
+            if (rc != 0)
+                memcpy(p->msg, w.msg, sizeof w.msg);
+            for (int k = 0; k < 2; k++) {
+                if (more && child != NULL) {
+                    p->wake[k] = child;
+                    more = child != last;
+                    child = child->next;
+                } else {
+                    p->wake[k] = NULL;
+                }
+            }
+            if (p == last)
+                break;
+        }
+        wake(first, W_DONE);
+    }
+    atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
     if (rc != 0)
-        snprintf(db->group_errmsg, sizeof db->group_errmsg, "%s", msg);
-    if (db->queue_head != NULL)
-        cairn__cond_signal(&db->queue_head->cv);
-    cairn__mutex_unlock(&db->mu);
-    cairn__cond_fini(&w.cv);
-    if (rc != 0)
-        cairn__errmsg_restore(msg);
+        cairn__errmsg_restore(w.msg);
+    record_latency(db, t0);
     return rc;
 }

@@ -127,13 +127,18 @@ static inline int cairn__file_skip(cairn__file *f, uint64_t n)
 {
     return (f->ops->skip)(f, n);
 }
-static inline int cairn__file_append(cairn__file *f, const void *data,
-                                     size_t n)
+static inline int cairn__file_append(cairn__file *f, const void *data, size_t n)
 {
     return f->ops->append(f, (const char *)data, n);
 }
-static inline int cairn__file_flush(cairn__file *f) { return f->ops->flush(f); }
-static inline int cairn__file_sync(cairn__file *f) { return f->ops->sync(f); }
+static inline int cairn__file_flush(cairn__file *f)
+{
+    return f->ops->flush(f);
+}
+static inline int cairn__file_sync(cairn__file *f)
+{
+    return f->ops->sync(f);
+}
 static inline int cairn__file_size(cairn__file *f, uint64_t *size)
 {
     return f->ops->size(f, size);
@@ -151,6 +156,10 @@ int cairn__env_read_file(cairn_env *env, const char *path, size_t max_size,
 /* Writes data to path (create/truncate), optionally syncing it. */
 int cairn__env_write_file(cairn_env *env, const char *path, const void *data,
                           size_t len, int sync) CAIRN_WUR;
+
+/* Removes path on an error path: a failure is ignored and the thread's
+ * error message (the first error's) is kept. */
+void cairn__env_remove_quietly(cairn_env *env, const char *path);
 
 /* The in-memory env's constructor lives in cairn.h
  * (cairn_env_mem_create); POSIX's is cairn_env_default(). */

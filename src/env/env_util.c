@@ -10,6 +10,7 @@
 #include "env/env.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,4 +132,12 @@ void cairn_env_destroy(cairn_env *env)
     if (env == NULL || env->ops->destroy == NULL)
         return;
     env->ops->destroy(env);
+}
+
+void cairn__env_remove_quietly(cairn_env *env, const char *path)
+{
+    char msg[CAIRN__ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
+    (void)env->ops->remove(env, path);
+    cairn__errmsg_restore(msg);
 }

@@ -46,7 +46,8 @@ int cairn__table_open(const cairn__table_options *opt, cairn__file *file,
  * cache on their own; their keys are never looked up again. */
 void cairn__table_close(cairn__table *t);
 
-/* An iterator over the table's entries (internal keys, stored values). */
+/* An iterator over the table's entries (internal keys, stored values).
+ * Seek targets must be internal keys. */
 int cairn__table_iter(cairn__table *t, const cairn__table_read_options *ro,
                       cairn__iter **out) CAIRN_WUR;
 

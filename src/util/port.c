@@ -6,7 +6,14 @@
 #include "util/error.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 int cairn__mutex_init(cairn__mutex *m)
 {
@@ -98,4 +105,66 @@ void cairn__cond_signal(cairn__cond *c)
 void cairn__cond_broadcast(cairn__cond *c)
 {
     pthread_cond_broadcast(&c->cv);
+}
+
+int cairn__futex_wait(_Atomic uint32_t *addr, uint32_t expected,
+                      uint64_t timeout_ns)
+{
+#if defined(__linux__)
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns > 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000u);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000u);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected,
+                     tsp, NULL, 0);
+    return r == -1 && errno == ETIMEDOUT;
+#else
+    /* Portable fallback: a short sleep, then the caller re-checks. */
+    (void)addr;
+    (void)expected;
+    struct timespec ts = {0, 50000};
+    if (timeout_ns > 0 && timeout_ns < 50000)
+        ts.tv_nsec = (long)timeout_ns;
+    nanosleep(&ts, NULL);
+    return 0;
+#endif
+}
+
+void cairn__futex_wake(_Atomic uint32_t *addr, int n)
+{
+#if defined(__linux__)
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+#else
+    (void)addr;
+    (void)n;
+#endif
+}
+
+void cairn__thread_yield(void)
+{
+    sched_yield();
+}
+
+static int ncpus;
+static pthread_once_t ncpus_once = PTHREAD_ONCE_INIT;
+
+static void read_ncpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    ncpus = n > 0 && n < INT_MAX ? (int)n : 1;
+}
+
+int cairn__num_cpus(void)
+{
+    pthread_once(&ncpus_once, read_ncpus);
+    return ncpus;
+}
+
+uint64_t cairn__mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -52,4 +52,34 @@ int cairn__cond_timedwait_ns(cairn__cond *c, cairn__mutex *m, uint64_t ns);
 void cairn__cond_signal(cairn__cond *c);
 void cairn__cond_broadcast(cairn__cond *c);
 
+/* Futex-style waiting on a 32-bit atomic word (Linux futex; the wait
+ * primitive of the write queue). wait blocks while *addr == expected, for
+ * at most timeout_ns (0: no limit); it may return early (spuriously), so
+ * callers re-check their condition. Returns 1 on timeout, else 0. wake
+ * wakes up to n waiters. */
+int cairn__futex_wait(_Atomic uint32_t *addr, uint32_t expected,
+                      uint64_t timeout_ns);
+void cairn__futex_wake(_Atomic uint32_t *addr, int n);
+
+/* A hint inside spin loops that this thread is waiting. */
+static inline void cairn__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Gives the core to another runnable thread. */
+void cairn__thread_yield(void);
+
+/* Online CPUs (at least 1), read once. */
+int cairn__num_cpus(void);
+
+/* Monotonic nanoseconds, for the write path's own short intervals (spin
+ * budgets, latency histograms), where an env call per write would cost
+ * more than the interval measured. */
+uint64_t cairn__mono_ns(void);
+
 #endif

@@ -12,7 +12,7 @@
 /* Grandparent bytes one output may overlap before it is cut, and the cap
  * on a grown compaction's inputs, as multiples of max_file_size. */
 #define GRANDPARENT_FACTOR 10
-#define EXPANDED_FACTOR 25
+#define EXPANDED_FACTOR    25
 
 double cairn__max_bytes_for_level(int level)
 {
@@ -86,7 +86,8 @@ int cairn__version_overlapping_inputs(const cairn__version *v, int level,
     fvec out = {NULL, 0, 0};
     int rc = 0;
     if (has_b)
-        CAIRN_TRY_GOTO(rc, cairn__buf_append(&b, begin->data, begin->size), fail);
+        CAIRN_TRY_GOTO(rc, cairn__buf_append(&b, begin->data, begin->size),
+                       fail);
     if (has_e)
         CAIRN_TRY_GOTO(rc, cairn__buf_append(&e, end->data, end->size), fail);
 restart:
@@ -104,12 +105,14 @@ restart:
              * file's and start over, until nothing more is pulled in. */
             if (has_b && cairn__slice_compare(fs, cairn__buf_slice(&b)) < 0) {
                 cairn__buf_clear(&b);
-                CAIRN_TRY_GOTO(rc, cairn__buf_append(&b, fs.data, fs.size), fail);
+                CAIRN_TRY_GOTO(rc, cairn__buf_append(&b, fs.data, fs.size),
+                               fail);
                 goto restart;
             }
             if (has_e && cairn__slice_compare(fl, cairn__buf_slice(&e)) > 0) {
                 cairn__buf_clear(&e);
-                CAIRN_TRY_GOTO(rc, cairn__buf_append(&e, fl.data, fl.size), fail);
+                CAIRN_TRY_GOTO(rc, cairn__buf_append(&e, fl.data, fl.size),
+                               fail);
                 goto restart;
             }
         }
@@ -176,7 +179,8 @@ static int add_boundary_inputs(const cairn__version *v, int level, fvec *files)
                 cairn__slice_equal(cairn__ikey_user(fs),
                                    cairn__ikey_user(largest))) {
                 if (best == NULL ||
-                    cairn__ikey_compare(fs, cairn__buf_slice(&best->smallest)) < 0)
+                    cairn__ikey_compare(fs, cairn__buf_slice(&best->smallest)) <
+                        0)
                     best = f;
             }
         }
@@ -235,7 +239,8 @@ static int setup_other_inputs(cairn__vset *vs, cairn__compaction *c)
 
     cairn__slice smallest, largest;
     get_range(c->inputs[0], c->ninputs[0], &smallest, &largest);
-    cairn__slice us = cairn__ikey_user(smallest), ul = cairn__ikey_user(largest);
+    cairn__slice us = cairn__ikey_user(smallest),
+                 ul = cairn__ikey_user(largest);
     CAIRN_TRY(cairn__version_overlapping_inputs(v, level + 1, &us, &ul,
                                                 &c->inputs[1], &c->ninputs[1]));
 
@@ -290,9 +295,8 @@ static int setup_other_inputs(cairn__vset *vs, cairn__compaction *c)
     if (level + 2 < CAIRN__NUM_LEVELS) {
         cairn__slice as = cairn__ikey_user(all_start);
         cairn__slice al = cairn__ikey_user(all_limit);
-        CAIRN_TRY(cairn__version_overlapping_inputs(v, level + 2, &as, &al,
-                                                    &c->grandparents,
-                                                    &c->ngrandparents));
+        CAIRN_TRY(cairn__version_overlapping_inputs(
+            v, level + 2, &as, &al, &c->grandparents, &c->ngrandparents));
     }
 
     /* The next compaction of this level starts after these inputs; the
@@ -331,8 +335,8 @@ int cairn__vset_pick_compaction(cairn__vset *vs, uint64_t max_file_size,
         c->inputs[0] = in0.v;
         c->ninputs[0] = in0.n;
     } else if (cur->file_to_compact != NULL) {
-        CAIRN_TRY(compaction_new(vs, cur->file_to_compact_level, max_file_size,
-                                 &c));
+        CAIRN_TRY(
+            compaction_new(vs, cur->file_to_compact_level, max_file_size, &c));
         fvec in0 = {NULL, 0, 0};
         CAIRN_TRY_GOTO(rc, fvec_push(&in0, cur->file_to_compact), fail);
         c->inputs[0] = in0.v;
@@ -352,10 +356,11 @@ int cairn__vset_pick_compaction(cairn__vset *vs, uint64_t max_file_size,
         free(c->inputs[0]);
         c->inputs[0] = NULL;
         c->ninputs[0] = 0;
-        CAIRN_TRY_GOTO(rc, cairn__version_overlapping_inputs(
-                               c->input_version, 0, &us, &ul, &c->inputs[0],
-                               &c->ninputs[0]),
-                       fail);
+        CAIRN_TRY_GOTO(
+            rc,
+            cairn__version_overlapping_inputs(c->input_version, 0, &us, &ul,
+                                              &c->inputs[0], &c->ninputs[0]),
+            fail);
     }
     CAIRN_TRY_GOTO(rc, setup_other_inputs(vs, c), fail);
     *out = c;
@@ -450,7 +455,8 @@ int cairn__compaction_should_stop_before(cairn__compaction *c,
     while (c->grandparent_index < c->ngrandparents &&
            cairn__ikey_compare(
                ikey, cairn__buf_slice(
-                         &c->grandparents[c->grandparent_index]->largest)) > 0) {
+                         &c->grandparents[c->grandparent_index]->largest)) >
+               0) {
         if (c->seen_key)
             c->overlapped_bytes +=
                 c->grandparents[c->grandparent_index]->file_size;

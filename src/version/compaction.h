@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 typedef struct cairn__compaction {
-    int level;                     /* inputs[0] level; outputs go to +1 */
+    int level; /* inputs[0] level; outputs go to +1 */
     uint64_t max_output_file_size;
     cairn__version *input_version; /* pinned */
     cairn__edit edit;              /* deletions of inputs, new pointer */

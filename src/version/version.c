@@ -23,6 +23,7 @@
 #include "version/compaction.h"
 #include "util/ikey.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -488,6 +489,7 @@ out:
 
 int cairn__vset_create_new_db(cairn__vset *vs)
 {
+    int naming = 0;
     cairn__edit e;
     cairn__edit_init(&e);
     cairn__buf rec = CAIRN__BUF_INIT, path = CAIRN__BUF_INIT;
@@ -509,13 +511,22 @@ int cairn__vset_create_new_db(cairn__vset *vs)
     f = NULL;
     if (rc != 0)
         goto out;
-    /* MANIFEST-000001 is durable before CURRENT names it. */
+    /* MANIFEST-000001, and its directory entry, are durable before
+     * CURRENT names it. */
+    CAIRN_TRY_GOTO(rc, vs->env->ops->sync_dir(vs->env, vs->dbname), out);
+    naming = 1;
     rc = cairn__set_current_file(vs->env, vs->dbname, 1);
 out:
     if (f != NULL)
         (void)cairn__file_close(f);
-    if (rc != 0 && path.data != NULL)
+    /* Once CURRENT may have been renamed into place, the MANIFEST it may
+     * name must stay, whatever failed after the rename. */
+    if (rc != 0 && !naming && path.data != NULL) {
+        char msg[CAIRN__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
         (void)vs->env->ops->remove(vs->env, path.data);
+        cairn__errmsg_restore(msg);
+    }
     cairn__edit_fini(&e);
     cairn__buf_fini(&rec);
     cairn__buf_fini(&path);
@@ -570,7 +581,7 @@ int cairn__vset_log_and_apply(cairn__vset *vs, cairn__edit *e, cairn__mutex *mu)
 
     cairn__version *v = NULL;
     cairn__buf rec = CAIRN__BUF_INIT, path = CAIRN__BUF_INIT;
-    int rc, new_manifest = 0;
+    int rc, new_manifest = 0, naming = 0;
     CAIRN_TRY_GOTO(rc, build_version(vs, vs->current, e, &v), out);
     CAIRN_TRY_GOTO(rc, cairn__edit_encode(e, &rec), out);
 
@@ -597,13 +608,22 @@ int cairn__vset_log_and_apply(cairn__vset *vs, cairn__edit *e, cairn__mutex *mu)
      * log_and_apply runs at a time (callers serialise), and nothing else
      * touches the MANIFEST writer. */
     cairn__mutex_unlock(mu);
-    rc = cairn__log_add_record(&vs->manifest_log, rec.data, rec.len);
+    rc = 0;
+    /* Tables the edit names must have durable directory entries before
+     * the MANIFEST does (the files themselves were synced by their
+     * writers): one directory sync covers every new table of the edit. */
+    if (e->nfiles > 0 && !new_manifest)
+        rc = vs->env->ops->sync_dir(vs->env, vs->dbname);
+    if (rc == 0)
+        rc = cairn__log_add_record(&vs->manifest_log, rec.data, rec.len);
     if (rc == 0)
         rc = cairn__file_sync(vs->manifest);
     if (rc == 0 && new_manifest)
         rc = vs->env->ops->sync_dir(vs->env, vs->dbname);
-    if (rc == 0 && new_manifest)
+    if (rc == 0 && new_manifest) {
+        naming = 1;
         rc = cairn__set_current_file(vs->env, vs->dbname, vs->manifest_number);
+    }
     cairn__mutex_lock(mu);
     if (rc != 0)
         goto out;
@@ -622,8 +642,14 @@ out:
         if (vs->manifest != NULL)
             (void)cairn__file_close(vs->manifest);
         vs->manifest = NULL;
-        if (path.data != NULL)
+        /* Once CURRENT may have been renamed to name it, the new MANIFEST
+         * must stay. */
+        if (!naming && path.data != NULL) {
+            char msg[CAIRN__ERRMSG_MAX];
+            snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
             (void)vs->env->ops->remove(vs->env, path.data);
+            cairn__errmsg_restore(msg);
+        }
     } else if (rc != 0 && vs->manifest != NULL) {
         /* The MANIFEST may now end in a torn record; never append after
          * it. The next edit writes a fresh MANIFEST. */

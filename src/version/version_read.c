@@ -41,7 +41,8 @@ static size_t find_file(cairn__file_meta *const *files, size_t n,
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (cairn__ikey_compare(cairn__buf_slice(&files[mid]->largest), ikey) < 0)
+        if (cairn__ikey_compare(cairn__buf_slice(&files[mid]->largest), ikey) <
+            0)
             lo = mid + 1;
         else
             hi = mid;
@@ -116,8 +117,10 @@ int cairn__version_get(cairn__version *v, struct cairn__table_cache *tc,
     stats->seek_file_level = -1;
     cairn__file_meta *last_read = NULL;
     int last_level = -1;
-    CAIRN_TRY_GOTO(rc, cairn__ikey_append(&lookup, user_key, snapshot,
-                                          CAIRN__TYPE_FOR_SEEK), out);
+    CAIRN_TRY_GOTO(
+        rc,
+        cairn__ikey_append(&lookup, user_key, snapshot, CAIRN__TYPE_FOR_SEEK),
+        out);
     cairn__slice ikey = cairn__buf_slice(&lookup);
     get_state g = {user_key, value, 0};
 
@@ -223,8 +226,7 @@ int cairn__version_pick_level_for_memtable_output(const cairn__version *v,
         if (cairn__version_overlap_in_level(v, level + 1, &smallest, &largest))
             break;
         if (level + 2 < CAIRN__NUM_LEVELS &&
-            overlap_bytes(v, level + 2, smallest, largest) >
-                10 * max_file_size)
+            overlap_bytes(v, level + 2, smallest, largest) > 10 * max_file_size)
             break;
         level++;
     }
@@ -249,7 +251,10 @@ static int f_valid(cairn__iter *it)
     files_iter *f = (files_iter *)it;
     return f->pos < f->n;
 }
-static void f_first(cairn__iter *it) { ((files_iter *)it)->pos = 0; }
+static void f_first(cairn__iter *it)
+{
+    ((files_iter *)it)->pos = 0;
+}
 static void f_last(cairn__iter *it)
 {
     files_iter *f = (files_iter *)it;
@@ -262,7 +267,10 @@ static void f_seek(cairn__iter *it, cairn__slice t)
     files_iter *f = (files_iter *)it;
     f->pos = find_file(f->files, f->n, t);
 }
-static void f_next(cairn__iter *it) { ((files_iter *)it)->pos++; }
+static void f_next(cairn__iter *it)
+{
+    ((files_iter *)it)->pos++;
+}
 static void f_prev(cairn__iter *it)
 {
     files_iter *f = (files_iter *)it;
@@ -285,7 +293,10 @@ static int f_status(cairn__iter *it)
     (void)it;
     return 0;
 }
-static void f_destroy(cairn__iter *it) { free(it); }
+static void f_destroy(cairn__iter *it)
+{
+    free(it);
+}
 
 static const cairn__iter_ops files_ops = {
     f_valid, f_first, f_last,  f_seek,   f_next,
@@ -303,10 +314,9 @@ static int open_level_file(void *arg, cairn__slice index_value,
     level_arg *la = arg;
     if (index_value.size != 16)
         return CAIRN_CORRUPT("bad file entry in level iterator");
-    return cairn__table_cache_iter(la->tc, &la->ro,
-                                   cairn__decode_fixed64(index_value.data),
-                                   cairn__decode_fixed64(index_value.data + 8),
-                                   out);
+    return cairn__table_cache_iter(
+        la->tc, &la->ro, cairn__decode_fixed64(index_value.data),
+        cairn__decode_fixed64(index_value.data + 8), out);
 }
 
 static int push_iter(cairn__iter ***iters, size_t *n, size_t *cap,
@@ -406,8 +416,10 @@ int cairn__version_record_read_sample(cairn__version *v, cairn__slice ikey)
             cairn__file_meta *best = NULL;
             for (size_t i = 0; i < v->nfiles[0]; i++) {
                 cairn__file_meta *f = v->files[0][i];
-                if (cairn__slice_compare(pk.user_key, ukey_of(&f->smallest)) >= 0 &&
-                    cairn__slice_compare(pk.user_key, ukey_of(&f->largest)) <= 0) {
+                if (cairn__slice_compare(pk.user_key, ukey_of(&f->smallest)) >=
+                        0 &&
+                    cairn__slice_compare(pk.user_key, ukey_of(&f->largest)) <=
+                        0) {
                     matches++;
                     if (best == NULL || f->number > best->number)
                         best = f;

@@ -3,7 +3,8 @@
  *
  * Each cycle forks a child that opens the database in a temporary
  * directory and writes from KTHREADS threads (puts, deletes, batches and
- * empty sync batches, a quarter of them sync), then waits to be killed.
+ * empty sync batches; a quarter of them sync in even cycles, none in odd
+ * ones), then waits to be killed.
  * The parent SIGKILLs it at a random moment: usually a few to ~80 ms
  * after the child reported its open done, and in one cycle of five within
  * the first ms after the fork, so that some kills land inside open and
@@ -86,7 +87,7 @@ typedef struct shared_page {
     atomic_uint ack[KTHREADS]; /* operations acknowledged, per thread */
     atomic_int opened;         /* 1 once the child's open returned 0 */
     atomic_int error;          /* first error in the child (a CAIRN code) */
-    char errmsg[512];          /* written once, before error is set */
+    char errmsg[512];          /* written once, by whoever set error */
 } shared_page;
 
 enum op_kind { OP_PUT, OP_DELETE, OP_BATCH, OP_EMPTY_SYNC };
@@ -114,12 +115,15 @@ static uint64_t mix(uint64_t a, uint64_t b)
     return x;
 }
 
+/* Odd cycles write without any sync, so that nothing but the promise of
+ * a non-sync write (it reached the OS) keeps their data across the kill;
+ * even cycles sync a quarter of their writes. */
 static void gen_op(uint64_t seed, unsigned c, unsigned t, unsigned i, op *o)
 {
     tu_rng r;
     tu_rng_init(&r, mix(mix(mix(seed, c), t), i));
-    unsigned p = (unsigned)tu_rng_uniform(&r, 100);
-    o->sync = tu_rng_uniform(&r, 4) == 0;
+    unsigned p = (unsigned)tu_rng_uniform(&r, c % 2 ? 97 : 100);
+    o->sync = c % 2 == 0 && tu_rng_uniform(&r, 4) == 0;
     o->n = 1;
     if (p < 45) {
         o->kind = OP_PUT;
@@ -179,10 +183,12 @@ typedef struct child_ctx {
 
 static void child_error(shared_page *sp, int rc, const char *what)
 {
+    /* The first failing thread wins and writes the message; the parent
+     * reads both only after the child is gone. */
     int zero = 0;
-    snprintf(sp->errmsg, sizeof sp->errmsg, "%s: %s (%s)", what,
-             cairn_errname(rc), cairn_errmsg());
-    atomic_compare_exchange_strong(&sp->error, &zero, rc ? rc : -999);
+    if (atomic_compare_exchange_strong(&sp->error, &zero, rc ? rc : -999))
+        snprintf(sp->errmsg, sizeof sp->errmsg, "%s: %s (%s)", what,
+                 cairn_errname(rc), cairn_errmsg());
 }
 
 static void *child_writer(void *arg)

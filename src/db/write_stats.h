@@ -1,0 +1,66 @@
+/*
+ * write_stats.h: counters of the write path, reported by the property
+ * "cairn.write-stats" and inside "cairn.stats".
+ *
+ * Every field is a relaxed atomic: writers update them without locks and
+ * the report is a snapshot that may mix moments by a few operations, which
+ * is fine for statistics. Latencies go into a log-linear histogram (four
+ * sub-buckets per power of two of nanoseconds, so percentiles are within
+ * about 19% of the truth).
+ */
+#ifndef CAIRN_DB_WRITE_STATS_H
+#define CAIRN_DB_WRITE_STATS_H
+
+#include "util/buf.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define CAIRN__HIST_BUCKETS 256
+#define CAIRN__GROUP_HIST   129 /* writers per group: 1..128, then more */
+
+typedef struct cairn__hist {
+    _Atomic uint64_t b[CAIRN__HIST_BUCKETS];
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum;
+    _Atomic uint64_t max;
+} cairn__hist;
+
+enum cairn__stall {
+    CAIRN__STALL_DELAY,    /* level-0 slowdown delay */
+    CAIRN__STALL_IMM_FULL, /* waiting for a flush */
+    CAIRN__STALL_L0_STOP,  /* waiting for compaction */
+    CAIRN__STALL_KINDS
+};
+
+typedef struct cairn__write_stats {
+    _Atomic uint64_t groups;
+    _Atomic uint64_t writers;
+    _Atomic uint64_t bytes;
+    _Atomic uint64_t syncs;
+    _Atomic uint64_t group_hist[CAIRN__GROUP_HIST + 1];
+    _Atomic uint64_t group_bytes_max;
+    _Atomic uint64_t busy; /* no_slowdown writes refused */
+    _Atomic uint64_t stalls[CAIRN__STALL_KINDS];
+    _Atomic uint64_t stall_ns[CAIRN__STALL_KINDS];
+    _Atomic uint64_t spin_ok;     /* waits that ended while spinning */
+    _Atomic uint64_t blocks;      /* waits that went to sleep */
+    _Atomic uint64_t batch_waits; /* leaders that held their group open */
+    _Atomic uint64_t batch_wait_ns;
+    cairn__hist latency; /* per write call, enqueue to return */
+} cairn__write_stats;
+
+void cairn__hist_add(cairn__hist *h, uint64_t ns);
+/* Value at quantile q (0..1), in ns (an upper bound of its bucket). */
+uint64_t cairn__hist_quantile(const cairn__hist *h, double q);
+
+static inline void cairn__stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+/* Appends the readable report. */
+int cairn__write_stats_report(const cairn__write_stats *s,
+                              cairn__buf *out) CAIRN_WUR;
+
+#endif
