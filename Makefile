@@ -32,14 +32,19 @@ asan: deps
 	cmake --build build/asan -j$(JOBS)
 
 check-asan: asan
-	cd build/asan && CAIRN_TEST_SCALE=0.5 ctest $(CTEST_FLAGS)
+	cd build/asan && CAIRN_TEST_SCALE=0.3 ctest $(CTEST_FLAGS)
 
 tsan: deps
 	cmake --preset tsan $(WERROR) >/dev/null
 	cmake --build build/tsan -j$(JOBS)
 
 check-tsan: tsan
-	cd build/tsan && CAIRN_TEST_SCALE=0.5 ctest $(CTEST_FLAGS)
+	cd build/tsan && CAIRN_TEST_SCALE=0.3 ctest $(CTEST_FLAGS)
+
+# Engines x {fillrandom, fillsync} x {1, 4, 16, 64} threads, several runs
+# each; writes docs/performance.md and docs/performance.png.
+bench-compare: build
+	./scripts/bench-compare.sh build/release/bench/cairn_bench
 
 format-check: build
 	cmake --build build/release --target format-check

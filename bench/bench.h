@@ -122,13 +122,16 @@ extern const struct bench_engine bench_engine_leveldb;
 extern const struct bench_engine bench_engine_rocksdb;
 #endif
 
-/* engine_cairn.c: checks every --cairn-opt against the table of known
- * names and values. Returns 0, or -1 with msg set for a value a setter
- * refused; names the table does not know yet (or knows without a setter)
- * are accepted with a warning on stderr, so that scripts written for a
- * newer cairn still run. */
+/* cairn_opts.c: the --cairn-opt knobs. bench_cairn_opts_check warns on
+ * stderr about names it does not know (they are ignored, so that scripts
+ * written for a newer cairn still run) and returns -1 with msg set for a
+ * value a setter refuses. bench_cairn_opts_apply applies the known ones to
+ * opt in command-line order: 0, or -1 with msg set. */
+struct cairn_options;
 int bench_cairn_opts_check(const struct bench_config *cfg,
                            struct bench_msg *msg);
+int bench_cairn_opts_apply(const struct bench_config *cfg,
+                           struct cairn_options *opt, struct bench_msg *msg);
 /* Prints the table of known --cairn-opt names on stdout. */
 void bench_cairn_opts_list(void);
 

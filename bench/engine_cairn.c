@@ -3,17 +3,14 @@
  * public API (include/cairn.h) only, exactly as an embedding program would
  * use it.
  *
- * --cairn-opt=name=value knobs go through the table `setters` below, which
- * maps a name to a call of one cairn_options_set_* function. The write-path
- * knobs the API is about to grow (commit policy, commit wait, wait
- * strategy) are listed already with no setter: they are accepted and
- * reported as ignored until their setter exists, so scripts can name them
- * today. Adding one is a single line here.
+ * Options: create_if_missing, the write buffer size when given, Snappy or
+ * no compression, the Bloom filter when --bloom_bits is given, then every
+ * --cairn-opt knob (cairn_opts.c) in command-line order; everything else
+ * keeps cairn's defaults, which are LevelDB 1.23's.
  */
 #include "bench.h"
 
 #include <cairn.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,127 +20,6 @@ struct cairn_bench_db {
     cairn_writeoptions *wo_async;
     cairn_writeoptions *wo_sync;
 };
-
-/* Parses a non-negative decimal with an optional k/m/g (binary) suffix. */
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || s[0] == '-')
-        return -1;
-    unsigned shift = 0;
-    if (*end == 'k' || *end == 'K')
-        shift = 10;
-    else if (*end == 'm' || *end == 'M')
-        shift = 20;
-    else if (*end == 'g' || *end == 'G')
-        shift = 30;
-    if (shift != 0)
-        end++;
-    if (*end != '\0' || v > (SIZE_MAX >> shift))
-        return -1;
-    *out = (size_t)v << shift;
-    return 0;
-}
-
-static int parse_int(const char *s, int *out)
-{
-    size_t v;
-    if (parse_size(s, &v) != 0 || v > 0x7fffffff)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-/* Each wrapper returns the setter's code, or CAIRN_INVALID for a value
- * that does not parse. */
-#define SIZE_SETTER(fn, setter)                                                \
-    static int fn(cairn_options *o, const char *v)                             \
-    {                                                                          \
-        size_t n;                                                              \
-        return parse_size(v, &n) != 0 ? CAIRN_INVALID : setter(o, n);          \
-    }
-#define INT_SETTER(fn, setter)                                                 \
-    static int fn(cairn_options *o, const char *v)                             \
-    {                                                                          \
-        int n;                                                                 \
-        return parse_int(v, &n) != 0 ? CAIRN_INVALID : setter(o, n);           \
-    }
-SIZE_SETTER(set_block_size, cairn_options_set_block_size)
-SIZE_SETTER(set_max_file_size, cairn_options_set_max_file_size)
-INT_SETTER(set_restart_interval, cairn_options_set_block_restart_interval)
-INT_SETTER(set_max_open_files, cairn_options_set_max_open_files)
-INT_SETTER(set_paranoid_checks, cairn_options_set_paranoid_checks)
-INT_SETTER(set_info_log, cairn_options_set_info_log)
-
-struct opt_setter {
-    const char *name;
-    const char *help;
-    /* Applies the value: 0 or a CAIRN_* code. NULL for a knob the library
-     * does not offer yet. */
-    int (*apply)(cairn_options *opt, const char *value);
-};
-
-static const struct opt_setter setters[] = {
-    {"block_size", "bytes per data block (1k..4m)", set_block_size},
-    {"block_restart_interval", "keys between restart points",
-     set_restart_interval},
-    {"max_file_size", "target table size (1m..1g)", set_max_file_size},
-    {"max_open_files", "table files kept open (74..50000)", set_max_open_files},
-    {"paranoid_checks", "0 or 1", set_paranoid_checks},
-    {"info_log", "1 writes <db>/LOG, 0 disables it", set_info_log},
-    /* Write-path knobs planned for the API; no setter yet. */
-    {"commit_policy", "planned: how writers share a log sync", NULL},
-    {"commit_wait_us", "planned: how long a leader waits for followers", NULL},
-    {"wait_strategy", "planned: how followers wait (spin, yield, block)",
-     NULL},
-};
-#define N_SETTERS (sizeof(setters) / sizeof(setters[0]))
-
-static const struct opt_setter *find_setter(const char *name)
-{
-    for (size_t i = 0; i < N_SETTERS; i++)
-        if (strcmp(setters[i].name, name) == 0)
-            return &setters[i];
-    return NULL;
-}
-
-void bench_cairn_opts_list(void)
-{
-    for (size_t i = 0; i < N_SETTERS; i++)
-        printf("  %-24s %s%s\n", setters[i].name, setters[i].help,
-               setters[i].apply ? "" : " (not applied yet)");
-}
-
-int bench_cairn_opts_check(const struct bench_config *cfg,
-                           struct bench_msg *msg)
-{
-    if (cfg->n_cairn_opts == 0)
-        return 0;
-    cairn_options *o = cairn_options_create();
-    if (o == NULL)
-        return bench_fail(msg, "cairn_options_create: out of memory");
-    int rc = 0;
-    for (int i = 0; i < cfg->n_cairn_opts && rc == 0; i++) {
-        const struct bench_kv *kv = &cfg->cairn_opts[i];
-        const struct opt_setter *s = find_setter(kv->name);
-        if (s == NULL || s->apply == NULL) {
-            fprintf(stderr,
-                    "cairn_bench: warning: --cairn-opt %s=%s: %s; ignored\n",
-                    kv->name, kv->value,
-                    s == NULL ? "unknown to this build"
-                              : "no setter in this build's API yet");
-            continue;
-        }
-        int e = s->apply(o, kv->value);
-        if (e != 0)
-            rc = bench_fail(msg, "--cairn-opt %s=%s: %s", kv->name, kv->value,
-                            cairn_strerror(e));
-    }
-    cairn_options_destroy(o);
-    return rc;
-}
 
 static void c_describe(char *buf, size_t cap)
 {
@@ -173,13 +49,7 @@ static int build_options(const struct bench_config *cfg, cairn_options *o,
     if (rc != 0)
         return c_fail(msg, "options", rc);
     /* bench_cairn_opts_check has vetted these and warned about the rest. */
-    for (int i = 0; i < cfg->n_cairn_opts; i++) {
-        const struct opt_setter *s = find_setter(cfg->cairn_opts[i].name);
-        if (s != NULL && s->apply != NULL &&
-            (rc = s->apply(o, cfg->cairn_opts[i].value)) != 0)
-            return c_fail(msg, cfg->cairn_opts[i].name, rc);
-    }
-    return 0;
+    return bench_cairn_opts_apply(cfg, o, msg);
 }
 
 static int c_open(const struct bench_config *cfg, const char *path, void **dbp,
@@ -245,9 +115,8 @@ static int c_get(void *db, const char *key, size_t keylen, int *found,
     return rc == 0 ? 0 : c_fail(msg, "get", rc);
 }
 
-static int c_iterate(void *db, const char *start, size_t startlen,
-                     uint64_t max, bench_visit_fn visit, void *ctx,
-                     struct bench_msg *msg)
+static int c_iterate(void *db, const char *start, size_t startlen, uint64_t max,
+                     bench_visit_fn visit, void *ctx, struct bench_msg *msg)
 {
     struct cairn_bench_db *h = db;
     cairn_iter *it = cairn_db_iter_create(h->db, NULL);

@@ -129,9 +129,8 @@ static int l_get(void *db, const char *key, size_t keylen, int *found,
     return 0;
 }
 
-static int l_iterate(void *db, const char *start, size_t startlen,
-                     uint64_t max, bench_visit_fn visit, void *ctx,
-                     struct bench_msg *msg)
+static int l_iterate(void *db, const char *start, size_t startlen, uint64_t max,
+                     bench_visit_fn visit, void *ctx, struct bench_msg *msg)
 {
     struct leveldb_bench_db *h = db;
     leveldb_iterator_t *it = leveldb_create_iterator(h->db, h->ro);

@@ -133,9 +133,8 @@ static int r_get(void *db, const char *key, size_t keylen, int *found,
     return 0;
 }
 
-static int r_iterate(void *db, const char *start, size_t startlen,
-                     uint64_t max, bench_visit_fn visit, void *ctx,
-                     struct bench_msg *msg)
+static int r_iterate(void *db, const char *start, size_t startlen, uint64_t max,
+                     bench_visit_fn visit, void *ctx, struct bench_msg *msg)
 {
     struct rocksdb_bench_db *h = db;
     rocksdb_iterator_t *it = rocksdb_create_iterator(h->db, h->ro);

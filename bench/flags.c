@@ -137,8 +137,8 @@ static int set_engines(struct bench_config *cfg, char *list,
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
         const struct bench_engine *e = find_engine(tok);
-        if (e == NULL && (strcmp(tok, "leveldb") == 0 ||
-                          strcmp(tok, "rocksdb") == 0))
+        if (e == NULL &&
+            (strcmp(tok, "leveldb") == 0 || strcmp(tok, "rocksdb") == 0))
             return usage_error(msg,
                                "engine '%s' is not compiled into this binary "
                                "(its -dev package was not found at build "
@@ -241,8 +241,8 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
         cfg->value_size = (size_t)n;
     } else if (strcmp(name, "write_buffer_size") == 0) {
         if (parse_u64(v, 0, 1ull << 30, &n) != 0)
-            return usage_error(msg, "--write_buffer_size wants 0..1Gi, got '%s'",
-                               v ? v : "");
+            return usage_error(
+                msg, "--write_buffer_size wants 0..1Gi, got '%s'", v ? v : "");
         cfg->write_buffer_size = (size_t)n;
     } else if (strcmp(name, "bloom_bits") == 0) {
         if (v != NULL && strcmp(v, "-1") == 0)
@@ -263,8 +263,9 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
         else if (v != NULL && (strcmp(v, "none") == 0 || strcmp(v, "0") == 0))
             cfg->compression = 0;
         else
-            return usage_error(msg, "--compression wants snappy or none, got "
-                                    "'%s'",
+            return usage_error(msg,
+                               "--compression wants snappy or none, got "
+                               "'%s'",
                                v ? v : "");
     } else if (strcmp(name, "db") == 0 || strcmp(name, "csv") == 0) {
         if (v == NULL || *v == '\0')
@@ -273,11 +274,12 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
     } else if (strcmp(name, "cairn-opt") == 0) {
         return add_cairn_opt(cfg, v, msg);
     } else {
-        int *target = strcmp(name, "histogram") == 0         ? &cfg->histogram
-                      : strcmp(name, "keep") == 0            ? &cfg->keep
-                      : strcmp(name, "use_existing_db") == 0 ? &cfg->use_existing_db
-                      : strcmp(name, "sync") == 0            ? &cfg->sync
-                                                             : NULL;
+        int *target = strcmp(name, "histogram") == 0 ? &cfg->histogram
+                      : strcmp(name, "keep") == 0    ? &cfg->keep
+                      : strcmp(name, "use_existing_db") == 0
+                          ? &cfg->use_existing_db
+                      : strcmp(name, "sync") == 0 ? &cfg->sync
+                                                  : NULL;
         if (target == NULL)
             return usage_error(msg, "unknown flag --%s", name);
         if (parse_bool(v, &b) != 0)
@@ -294,9 +296,8 @@ int bench_flags_parse(struct bench_flags *fl, int argc, char **argv,
     struct bench_config *cfg = &fl->cfg;
     cfg->engines[0] = &bench_engine_cairn;
     cfg->n_engines = 1;
-    static const char *const defaults[] = {"fillseq", "fillrandom",
-                                           "overwrite", "readrandom",
-                                           "readseq"};
+    static const char *const defaults[] = {"fillseq", "fillrandom", "overwrite",
+                                           "readrandom", "readseq"};
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         cfg->benchmarks[cfg->n_benchmarks++] = defaults[i];
     cfg->threads = 1;
@@ -313,7 +314,7 @@ int bench_flags_parse(struct bench_flags *fl, int argc, char **argv,
         a += 2;
         if (strcmp(a, "help") == 0 || strcmp(a, "list-engines") == 0 ||
             strcmp(a, "list-cairn-opts") == 0) {
-            fl->action = a[0] == 'h'                 ? BENCH_ACTION_HELP
+            fl->action = a[0] == 'h'                      ? BENCH_ACTION_HELP
                          : strcmp(a, "list-engines") == 0 ? BENCH_ACTION_ENGINES
                                                           : BENCH_ACTION_OPTS;
             return 0;

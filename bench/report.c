@@ -49,8 +49,8 @@ void bench_report_row(const struct bench_result *res)
            res->workload, res->engine, res->threads,
            (unsigned long long)res->ops, res->seconds,
            per_sec(res, (double)res->ops),
-           per_sec(res, (double)res->bytes) / 1048576.0, lat[0], lat[1],
-           lat[2], lat[3], res->note);
+           per_sec(res, (double)res->bytes) / 1048576.0, lat[0], lat[1], lat[2],
+           lat[3], res->note);
     fflush(stdout);
 }
 

@@ -50,11 +50,10 @@ int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
     res->timed = cfg->histogram;
     bench_hist_init(&res->hist);
 
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                  0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
-        return bench_fail(msg, "syncprobe: open %s: %s", path,
-                          strerror(errno));
+        return bench_fail(msg, "syncprobe: open %s: %s", path, strerror(errno));
     sync_dir(dir);
 
     char buf[PROBE_BYTES];
@@ -86,8 +85,7 @@ int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
             now - last_report >= 2000000000ull) {
             last_report = now;
             fprintf(stderr, "... syncprobe: %llu/%llu syncs %.0f/s\n",
-                    (unsigned long long)res->ops,
-                    (unsigned long long)cfg->num,
+                    (unsigned long long)res->ops, (unsigned long long)cfg->num,
                     (double)res->ops / ((double)(now - start) / 1e9));
         }
     }
@@ -97,7 +95,6 @@ int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
     if (close(fd) != 0 && rc == 0)
         rc = bench_fail(msg, "syncprobe: close %s: %s", path, strerror(errno));
     if (unlink(path) != 0 && rc == 0)
-        rc = bench_fail(msg, "syncprobe: unlink %s: %s", path,
-                        strerror(errno));
+        rc = bench_fail(msg, "syncprobe: unlink %s: %s", path, strerror(errno));
     return rc;
 }

@@ -77,12 +77,12 @@ struct workload {
 };
 
 struct run {
-    const struct bench_config *cfg;        /* Immutable during the run */
-    const struct bench_engine *eng;        /* Immutable during the run */
-    void *db;                              /* Immutable during the run */
-    const struct workload *wl;             /* Immutable during the run */
-    int sync;                              /* Immutable during the run */
-    uint64_t seed;                         /* Immutable during the run */
+    const struct bench_config *cfg; /* Immutable during the run */
+    const struct bench_engine *eng; /* Immutable during the run */
+    void *db;                       /* Immutable during the run */
+    const struct workload *wl;      /* Immutable during the run */
+    int sync;                       /* Immutable during the run */
+    uint64_t seed;                  /* Immutable during the run */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int arrived;  /* Locked: mu. Workers waiting at the gate. */
@@ -174,8 +174,8 @@ static int body_readseq(struct worker *w)
     struct run *r = w->run;
     char key[BENCH_KEY_SIZE + 1];
     bench_key(key, w->first);
-    return r->eng->iterate(r->db, key, BENCH_KEY_SIZE, w->count, visit_entry,
-                           w, &w->msg);
+    return r->eng->iterate(r->db, key, BENCH_KEY_SIZE, w->count, visit_entry, w,
+                           &w->msg);
 }
 
 /* readwhilewriting's writer: random overwrites until the readers are done.
@@ -302,7 +302,8 @@ static void monitor(struct run *r, struct worker *ws, int nthreads,
         uint64_t done = 0;
         for (int i = 0; i < nthreads; i++)
             done += atomic_load_explicit(&ws[i].done, memory_order_relaxed);
-        fprintf(stderr, "%s... %s %s %d thr: %llu/%llu ops (%.0f%%) %.0f ops/s %.0fs%s",
+        fprintf(stderr,
+                "%s... %s %s %d thr: %llu/%llu ops (%.0f%%) %.0f ops/s %.0fs%s",
                 tty ? "\r" : "", r->wl->name, r->eng->name, nthreads,
                 (unsigned long long)done, (unsigned long long)r->cfg->num,
                 r->cfg->num ? 100.0 * (double)done / (double)r->cfg->num : 0.0,
@@ -394,8 +395,8 @@ int bench_workload_run(const struct bench_config *cfg,
 
     int created = 0;
     for (; created < nworkers; created++) {
-        int e = pthread_create(&ws[created].tid, NULL, worker_main,
-                               &ws[created]);
+        int e =
+            pthread_create(&ws[created].tid, NULL, worker_main, &ws[created]);
         if (e != 0) {
             bench_fail(msg, "pthread_create: %s", strerror(e));
             break;

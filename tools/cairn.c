@@ -1,7 +1,11 @@
 /*
  * cairn.c: the `cairn` command-line tool: one small command per public
- * operation (put, get, delete), a file dump for looking inside a database
- * directory, and the demo workload (demo.c) that `make demo` runs.
+ * operation (put, get, delete), a range scan (scan.c), statistics and
+ * manual compaction (admin.c), a file dump for looking inside a database
+ * directory, the demo workload (demo.c) that `make demo` runs, and the
+ * benchmark driver when the build links it in (CAIRN_TOOL_HAVE_BENCH).
+ * This file holds the command table with every command's help, main(),
+ * and the small commands.
  *
  * Command-line rules, the same for every command:
  *  - Options are the exact words listed for the command ("--sync"); they
@@ -30,8 +34,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TOOL_HELP 3 /* parse result: help was asked for */
-
 typedef struct command {
     const char *name;
     const char *synopsis; /* arguments after "cairn <name>" */
@@ -45,6 +47,7 @@ static int cmd_get(int argc, char **argv);
 static int cmd_delete(int argc, char **argv);
 static int cmd_dump(int argc, char **argv);
 static int cmd_demo(int argc, char **argv);
+static int cmd_bench(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
@@ -68,11 +71,54 @@ static const command commands[] = {
      "  --sync       return only once the delete is durable (fdatasync)\n"
      "  --hex        <key> is given as hexadecimal\n",
      cmd_delete},
+    {"scan",
+     "<db> [--prefix P] [--from K] [--to K] [--limit N] [--hex] [--reverse]\n"
+     "       [--keys-only]",
+     "print keys and values in order",
+     "Prints \"key => value\" for every key of the database in directory\n"
+     "<db>, in key order, one per line. Bytes outside printable ASCII, and\n"
+     "the backslash, are written as \\xNN. Never creates a database.\n"
+     "Data blocks are read with their checksums verified; damage met on\n"
+     "the way ends the scan with exit status 1 after what was read.\n"
+     "  --prefix P   only keys that start with P\n"
+     "  --from K     only keys >= K\n"
+     "  --to K       only keys < K (the range [from, to) is half-open)\n"
+     "  --limit N    print at most N entries (N >= 1)\n"
+     "  --hex        P, K are given, and keys and values printed, as hex\n"
+     "  --reverse    print in descending key order (the same entries,\n"
+     "               starting from the end of the range)\n"
+     "  --keys-only  print only the keys\n",
+     tool_scan},
+    {"stats", "<db> [--property NAME]", "print the database's statistics",
+     "Opens the database in <db> and prints its properties: cairn.stats\n"
+     "(files, sizes and compaction work per level), the file count of\n"
+     "every level, a summary of cairn.sstables (files and bytes per level),\n"
+     "cairn.approximate-memory-usage and cairn.write-stats. Never creates a\n"
+     "database. The numbers of compaction and write work cover this\n"
+     "process only (the open's own recovery and flushes).\n"
+     "  --property NAME  print only that property's value (e.g.\n"
+     "               cairn.sstables, cairn.num-files-at-level0); an unknown\n"
+     "               name exits 1\n",
+     tool_stats},
+    {"compact", "<db> [--from K] [--to K] [--hex]",
+     "compact a key range (or everything) and show the levels",
+     "Writes the memtable out and compacts every level overlapping the\n"
+     "user-key range [from, to] (both ends included, as compact_range\n"
+     "works on whole files; without them, everything) down as far as it\n"
+     "goes, then prints the number of files at each level. Never creates a\n"
+     "database.\n"
+     "  --from K     start of the range (default: the first key)\n"
+     "  --to K       end of the range (default: the last key)\n"
+     "  --hex        K is given as hexadecimal\n",
+     tool_compact},
     {"dump", "<file>", "print the contents of one database file",
      "Decodes one file of a database directory and prints it: NNNNNN.log\n"
      "(every batch with its sequence and entries), MANIFEST-NNNNNN (every\n"
-     "version edit). Damage is printed as \"!!! ...\" lines and the dump\n"
-     "goes on. Works on LevelDB's files too.\n",
+     "version edit), NNNNNN.ldb or NNNNNN.sst (every entry of the table,\n"
+     "as 'key' @ seq : val|del => 'value', checksums verified). Damage is\n"
+     "printed as \"!!! ...\" lines; a log or MANIFEST dump goes on after\n"
+     "it and exits 0, a table dump stops at a bad block, prints its summary\n"
+     "and exits 1. Works on LevelDB's files too.\n",
      cmd_dump},
     {"demo",
      "[--threads N] [--seconds S | --keys N] [--dir D] [--seed N] [--keep]",
@@ -91,6 +137,12 @@ static const command commands[] = {
      "  --keep       keep the database afterwards (it is always kept when\n"
      "               verification fails)\n",
      cmd_demo},
+    {"bench", "[benchmark flags]", "run the benchmark driver",
+     "Runs the benchmark driver (the same as build/release/bench/cairn_bench)\n"
+     "with the given flags; 'cairn bench --help' lists them when the driver\n"
+     "is built in. A build without the driver says so and exits 2; use the\n"
+     "stand-alone cairn_bench program then.\n",
+     cmd_bench},
     {"help", "[<command>]", "show help for the tool or one command",
      "Without a command, lists the commands; with one, shows its help.\n",
      cmd_help},
@@ -146,21 +198,6 @@ int tool_engine_error(int rc, const char *msg)
         msg = cairn_strerror(rc);
     fprintf(stderr, "cairn: %s\n", msg);
     return TOOL_EXIT_FAIL;
-}
-
-int tool_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    /* strtoull accepts leading blanks and a minus sign (and wraps the
-     * value); a count given as " -3" is a mistake, so only digits pass. */
-    if (s == NULL || s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -221,81 +258,8 @@ static int parse_simple(int argc, char **argv, unsigned allowed,
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes hex text in place (the bytes never outgrow the text). Returns
- * the byte count, or -1 for an odd length or a non-hex character. */
-static long hex_decode_inplace(char *s)
-{
-    size_t n = strlen(s);
-    if (n % 2 != 0)
-        return -1;
-    for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        s[i / 2] = (char)(hi << 4 | lo);
-    }
-    return (long)(n / 2);
-}
-
-/* Turns a key or value argument into bytes, decoding hex when asked. */
-static int arg_bytes(const char *cmd, const char *what, char *arg,
-                     unsigned opts, size_t *len)
-{
-    if (!(opts & OPT_HEX)) {
-        *len = strlen(arg);
-        return 0;
-    }
-    long n = hex_decode_inplace(arg);
-    if (n < 0)
-        return tool_usage_error(cmd,
-                                "%s: <%s> is not valid hex (an even "
-                                "number of 0-9a-f digits)",
-                                cmd, what);
-    *len = (size_t)n;
-    return 0;
-}
-
 /* ---------------------------------------------------------------------- */
 /* put, get, delete                                                         */
-
-/* Opens the database, printing the library's message on failure. */
-static int open_db(const char *path, int create, cairn_db **db)
-{
-    cairn_options *opt = cairn_options_create();
-    if (opt == NULL)
-        return tool_engine_error(CAIRN_NOMEM, "out of memory");
-    int rc = cairn_options_set_create_if_missing(opt, create);
-    if (rc == 0)
-        rc = cairn_db_open(opt, path, db);
-    if (rc != 0)
-        tool_engine_error(rc, cairn_errmsg());
-    cairn_options_destroy(opt);
-    return rc != 0 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
-}
-
-/* Closes db after an operation that ended with exit status `status` (its
- * message already printed if it failed); a failing close is reported too
- * and turns the status into a failure. */
-static int close_db(cairn_db *db, int status)
-{
-    int rc = cairn_db_close(db);
-    if (rc != 0) {
-        tool_engine_error(rc, cairn_errmsg());
-        return TOOL_EXIT_FAIL;
-    }
-    return status;
-}
 
 /* put and delete share everything but the call itself. */
 static int do_write(int argc, char **argv, int is_put)
@@ -314,9 +278,11 @@ static int do_write(int argc, char **argv, int is_put)
     if (st != 0)
         return st;
     size_t klen, vlen = 0;
-    if ((st = arg_bytes(cmd, "key", pos[1], opts, &klen)) != 0)
+    if ((st = tool_arg_bytes(cmd, "key", pos[1], (opts & OPT_HEX) != 0,
+                             &klen)) != 0)
         return st;
-    if (is_put && (st = arg_bytes(cmd, "value", pos[2], opts, &vlen)) != 0)
+    if (is_put && (st = tool_arg_bytes(cmd, "value", pos[2],
+                                       (opts & OPT_HEX) != 0, &vlen)) != 0)
         return st;
 
     cairn_writeoptions *wo = cairn_writeoptions_create();
@@ -327,12 +293,12 @@ static int do_write(int argc, char **argv, int is_put)
     int rc = cairn_writeoptions_set_sync(wo, (opts & OPT_SYNC) != 0);
     if (rc != 0) {
         st = tool_engine_error(rc, cairn_errmsg());
-    } else if ((st = open_db(pos[0], create, &db)) == TOOL_EXIT_OK) {
+    } else if ((st = tool_open_db(pos[0], create, &db)) == TOOL_EXIT_OK) {
         rc = is_put ? cairn_db_put(db, wo, pos[1], klen, pos[2], vlen)
                     : cairn_db_delete(db, wo, pos[1], klen);
         if (rc != 0)
             st = tool_engine_error(rc, cairn_errmsg());
-        st = close_db(db, st);
+        st = tool_close_db(db, st);
     }
     cairn_writeoptions_destroy(wo);
     return st;
@@ -382,10 +348,11 @@ static int cmd_get(int argc, char **argv)
     if (st != 0)
         return st;
     size_t klen;
-    if ((st = arg_bytes(argv[0], "key", pos[1], opts, &klen)) != 0)
+    if ((st = tool_arg_bytes(argv[0], "key", pos[1], (opts & OPT_HEX) != 0,
+                             &klen)) != 0)
         return st;
     cairn_db *db = NULL;
-    if ((st = open_db(pos[0], 0, &db)) != TOOL_EXIT_OK)
+    if ((st = tool_open_db(pos[0], 0, &db)) != TOOL_EXIT_OK)
         return st;
     void *val = NULL;
     size_t vlen = 0;
@@ -399,7 +366,7 @@ static int cmd_get(int argc, char **argv)
         st = print_value(val, vlen, (opts & OPT_HEX) != 0);
     }
     cairn_free(val);
-    return close_db(db, st);
+    return tool_close_db(db, st);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -427,15 +394,20 @@ static int cmd_dump(int argc, char **argv)
         return st;
     int out_errno = 0;
     int rc = cairn_dump_file(NULL, pos[0], print_line, &out_errno);
-    if (rc == 0 && fflush(stdout) != 0)
-        out_errno = errno != 0 ? errno : EIO;
     if (out_errno != 0) {
         fprintf(stderr, "cairn: writing to stdout: %s\n", strerror(out_errno));
         return TOOL_EXIT_FAIL;
     }
-    if (rc != 0)
-        return tool_engine_error(rc, cairn_errmsg());
-    return TOOL_EXIT_OK;
+    /* The lines printed before a failure (a damaged table's entries and
+     * summary) are part of the answer: flush them before the error. */
+    if (rc != 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", cairn_errmsg());
+        if (tool_finish_stdout(TOOL_EXIT_OK) != TOOL_EXIT_OK)
+            return TOOL_EXIT_FAIL;
+        return tool_engine_error(rc, msg);
+    }
+    return tool_finish_stdout(TOOL_EXIT_OK);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -443,6 +415,22 @@ static int cmd_dump(int argc, char **argv)
 static int cmd_demo(int argc, char **argv)
 {
     return tool_demo(argc, argv);
+}
+
+/* The driver parses its own flags, its help included; only a build
+ * without it answers --help here (the rule that help always works). */
+static int cmd_bench(int argc, char **argv)
+{
+#ifdef CAIRN_TOOL_HAVE_BENCH
+    return cairn_bench_main(argc, argv);
+#else
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return tool_show_help("bench");
+    fprintf(stderr, "cairn: this build has no benchmark driver; use "
+                    "build/release/bench/cairn_bench\n");
+    return TOOL_EXIT_USAGE;
+#endif
 }
 
 int tool_show_help(const char *name)

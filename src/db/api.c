@@ -479,10 +479,40 @@ int cairn_db_close(cairn_db *db)
     return rc;
 }
 
-static int write_rep(cairn_db *db, const cairn_writeoptions *wo,
-                     cairn__slice rep)
+/* Encodes a one-entry batch (a put, or a delete when val is NULL and
+ * is_put 0) and writes it. Small batches are built on the stack: a put of
+ * a short key and value costs no allocation. */
+static int write_one(cairn_db *db, const cairn_writeoptions *wo, int is_put,
+                     const void *key, size_t keylen, const void *val,
+                     size_t vallen)
 {
-    return cairn__db_write(db, wo, rep);
+    char stackbuf[512];
+    size_t need = CAIRN__BATCH_HEADER + 1 + 2 * CAIRN__MAX_VARINT32 + keylen +
+                  (is_put ? vallen : 0);
+    char *buf = stackbuf;
+    if (need > sizeof stackbuf) {
+        buf = malloc(need);
+        if (buf == NULL)
+            return cairn__err(CAIRN_NOMEM, "batch of %zu bytes", need);
+    }
+    cairn__encode_fixed64(buf, 0);
+    cairn__encode_fixed32(buf + 8, 1);
+    char *p = buf + CAIRN__BATCH_HEADER;
+    *p++ = (char)(is_put ? CAIRN__TYPE_VALUE : CAIRN__TYPE_DELETION);
+    p = cairn__encode_varint32(p, (uint32_t)keylen);
+    if (keylen > 0)
+        memcpy(p, key, keylen);
+    p += keylen;
+    if (is_put) {
+        p = cairn__encode_varint32(p, (uint32_t)vallen);
+        if (vallen > 0)
+            memcpy(p, val, vallen);
+        p += vallen;
+    }
+    int rc = cairn__db_write(db, wo, cairn__slice_make(buf, (size_t)(p - buf)));
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
 }
 
 int cairn_db_put(cairn_db *db, const cairn_writeoptions *wo, const void *key,
@@ -496,26 +526,7 @@ int cairn_db_put(cairn_db *db, const cairn_writeoptions *wo, const void *key,
         (rc = check_bytes(val, vallen, CAIRN_MAX_VALUE_SIZE, "value",
                           __func__)) != 0)
         return cairn__api_leave(db, rc);
-    cairn__buf rep = CAIRN__BUF_INIT;
-    char hdr[2 * CAIRN__MAX_VARINT32 + 1];
-    char *p = hdr;
-    *p++ = CAIRN__TYPE_VALUE;
-    p = cairn__encode_varint32(p, (uint32_t)keylen);
-    if ((rc = cairn__batch_rep_reset(&rep, 0)) == 0 &&
-        (rc = cairn__buf_reserve(&rep, (size_t)(p - hdr) + keylen + vallen +
-                                           5)) == 0) {
-        char vh[CAIRN__MAX_VARINT32];
-        char *ve = cairn__encode_varint32(vh, (uint32_t)vallen);
-        cairn__batch_rep_set_count(&rep, 1);
-        /* Room was reserved above, so these appends cannot fail. */
-        if ((rc = cairn__buf_append(&rep, hdr, (size_t)(p - hdr))) == 0 &&
-            (rc = cairn__buf_append(&rep, key, keylen)) == 0 &&
-            (rc = cairn__buf_append(&rep, vh, (size_t)(ve - vh))) == 0 &&
-            (rc = cairn__buf_append(&rep, val, vallen)) == 0)
-            rc = write_rep(db, wo, cairn__buf_slice(&rep));
-    }
-    cairn__buf_fini(&rep);
-    return cairn__api_leave(db, rc);
+    return cairn__api_leave(db, write_one(db, wo, 1, key, keylen, val, vallen));
 }
 
 int cairn_db_delete(cairn_db *db, const cairn_writeoptions *wo, const void *key,
@@ -527,20 +538,7 @@ int cairn_db_delete(cairn_db *db, const cairn_writeoptions *wo, const void *key,
     if ((rc = check_bytes(key, keylen, CAIRN_MAX_KEY_SIZE, "key", __func__)) !=
         0)
         return cairn__api_leave(db, rc);
-    cairn__buf rep = CAIRN__BUF_INIT;
-    char hdr[CAIRN__MAX_VARINT32 + 1];
-    char *p = hdr;
-    *p++ = CAIRN__TYPE_DELETION;
-    p = cairn__encode_varint32(p, (uint32_t)keylen);
-    if ((rc = cairn__batch_rep_reset(&rep, 0)) == 0 &&
-        (rc = cairn__buf_reserve(&rep, (size_t)(p - hdr) + keylen)) == 0) {
-        cairn__batch_rep_set_count(&rep, 1);
-        if ((rc = cairn__buf_append(&rep, hdr, (size_t)(p - hdr))) == 0 &&
-            (rc = cairn__buf_append(&rep, key, keylen)) == 0)
-            rc = write_rep(db, wo, cairn__buf_slice(&rep));
-    }
-    cairn__buf_fini(&rep);
-    return cairn__api_leave(db, rc);
+    return cairn__api_leave(db, write_one(db, wo, 0, key, keylen, NULL, 0));
 }
 
 int cairn_db_write(cairn_db *db, const cairn_writeoptions *wo,
@@ -557,7 +555,7 @@ int cairn_db_write(cairn_db *db, const cairn_writeoptions *wo,
             db,
             cairn__err(CAIRN_INVALID, "cairn_db_write: uninitialised batch"));
     return cairn__api_leave(db,
-                            write_rep(db, wo, cairn__buf_slice(&batch->rep)));
+                            cairn__db_write(db, wo, cairn__buf_slice(&batch->rep)));
 }
 
 int cairn_db_get(cairn_db *db, const cairn_readoptions *ro, const void *key,

@@ -199,18 +199,25 @@ static int switch_memtable(cairn_db *db)
     int rc = cairn__filename_log(&path, db->dbname, number);
     if (rc == 0)
         rc = db->env->ops->open_write(db->env, path.data, &f);
+    int sync_failed = 0;
     if (rc == 0) {
         rc = db->env->ops->sync_dir(db->env, db->dbname);
         if (rc != 0) {
+            sync_failed = 1;
             (void)cairn__file_close(f);
             cairn__env_remove_quietly(db->env, path.data);
         }
     }
     cairn__buf_fini(&path);
     if (rc != 0) {
-        /* Nothing changed: this writer gets the error, later ones retry. */
         cairn__vset_reuse_file_number(db->vs, number);
         cairn__memtable_unref(fresh);
+        /* A file that cannot be created leaves nothing changed: this
+         * writer gets the error and later ones retry. A failed sync is
+         * different: what the directory holds is now unknown, and a sync
+         * that fails is never retried and then trusted, so it is sticky. */
+        if (sync_failed)
+            return cairn__db_set_bg_error(db, rc);
         return rc;
     }
     int src = cairn__file_sync(db->logfile);
@@ -403,17 +410,35 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
     }
     if (count > CAIRN__MAX_SEQ - seq + 1)
         return cairn__err(CAIRN_INVALID, "sequence numbers exhausted");
-    int rc = cairn__batch_rep_reset(&db->group, seq);
-    for (cairn__writer *x = leader; rc == 0; x = x->next) {
-        rc = cairn__batch_rep_append(&db->group, x->rep);
-        if (x == last)
-            break;
+    /* The record: a 12-byte header carrying the group's sequence, then
+     * every batch's entries. A lone batch is logged straight from the
+     * caller's buffer behind a separate header (no copy, and the caller's
+     * bytes are not touched); a group is merged into db->group. */
+    char hdr[CAIRN__BATCH_HEADER];
+    cairn__slice body;
+    int rc = 0;
+    if (leader == last) {
+        cairn__encode_fixed64(hdr, seq);
+        cairn__encode_fixed32(hdr + 8, (uint32_t)count);
+        body = cairn__slice_make(leader->rep.data + CAIRN__BATCH_HEADER,
+                                 leader->rep.size - CAIRN__BATCH_HEADER);
+    } else {
+        rc = cairn__batch_rep_reset(&db->group, seq);
+        for (cairn__writer *x = leader; rc == 0; x = x->next) {
+            rc = cairn__batch_rep_append(&db->group, x->rep);
+            if (x == last)
+                break;
+        }
+        if (rc != 0)
+            return rc; /* nothing was logged: not a durability failure */
+        memcpy(hdr, db->group.data, CAIRN__BATCH_HEADER);
+        body = cairn__slice_make(db->group.data + CAIRN__BATCH_HEADER,
+                                 db->group.len - CAIRN__BATCH_HEADER);
     }
-    if (rc != 0)
-        return rc; /* nothing was logged: not a durability failure */
     int logged = 0;
     if (count > 0) {
-        rc = cairn__log_add_record(&db->log, db->group.data, db->group.len);
+        rc = cairn__log_add_record2(&db->log, hdr, sizeof hdr, body.data,
+                                    body.size);
         logged = 1;
     }
     /* An empty sync write still syncs: it makes every earlier non-sync
@@ -425,8 +450,10 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
         cairn__stat_add(&db->wstats->syncs, 1);
     }
     if (rc == 0 && count > 0)
-        rc =
-            cairn__batch_rep_insert(cairn__buf_slice(&db->group), seq, db->mem);
+        rc = cairn__batch_rep_insert(leader == last
+                                         ? leader->rep
+                                         : cairn__buf_slice(&db->group),
+                                     seq, db->mem);
     if (rc != 0 && logged) {
         /* A failed append or sync, or a memtable insert that failed after
          * the record reached the log: what callers were told and what the
@@ -436,9 +463,9 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
         cairn__mutex_unlock(&db->mu);
         return rc;
     }
-    if (rc == 0)
+    if (rc == 0 && count > 0)
         cairn__vset_set_last_seq(db->vs, seq + count - 1);
-    cairn__stat_add(&db->wstats->bytes, db->group.len);
+    cairn__stat_add(&db->wstats->bytes, CAIRN__BATCH_HEADER + body.size);
     return rc;
 }
 

@@ -49,6 +49,11 @@ struct cairn__memtable {
  * the varint is well formed and the limit only bounds the decoder. */
 static cairn__slice entry_ikey(const char *p)
 {
+    /* Fast path: keys under 120 bytes have a one-byte length, and this
+     * runs in every comparison of every skiplist search. */
+    unsigned char b0 = (unsigned char)p[0];
+    if (b0 < 0x80)
+        return cairn__slice_make(p + 1, b0);
     uint32_t n = 0;
     const char *q = cairn__get_varint32_ptr(p, p + CAIRN__MAX_VARINT32, &n);
     return cairn__slice_make(q, n);

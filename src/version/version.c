@@ -292,8 +292,15 @@ static int absorb_pointers(cairn__vset *vs, const cairn__edit *e)
 /* ---------------------------------------------------------------------- */
 /* Recovery                                                                */
 
+/* Damage in the MANIFEST. Any damage followed by a good record is fatal:
+ * the MANIFEST is never partly trusted. Damage with nothing good after it
+ * is the record whose append was cut short by a crash or power loss: each
+ * edit is synced before anything depends on it (version.h V3), so only
+ * the last, unfinished one can be torn, and ignoring it loses nothing
+ * acknowledged (the flush or compaction it described is simply redone). */
 typedef struct manifest_report {
-    int rc;
+    int pending;
+    char msg[CAIRN__ERRMSG_MAX];
     const char *path;
 } manifest_report;
 
@@ -301,9 +308,11 @@ static void manifest_damage(void *ctx, uint64_t offset, size_t bytes,
                             const char *reason)
 {
     manifest_report *r = ctx;
-    if (r->rc == 0)
-        r->rc = cairn__err(CAIRN_CORRUPTION, "%s offset %llu: %s (%zu bytes)",
-                           r->path, (unsigned long long)offset, reason, bytes);
+    if (!r->pending) {
+        r->pending = 1;
+        snprintf(r->msg, sizeof r->msg, "%s offset %llu: %s (%zu bytes)",
+                 r->path, (unsigned long long)offset, reason, bytes);
+    }
 }
 
 static int read_current(cairn__vset *vs, cairn__buf *manifest_path,
@@ -357,7 +366,10 @@ int cairn__vset_recover(cairn__vset *vs)
 
     CAIRN_TRY_GOTO(rc, read_current(vs, &path, &manifest_number), out);
     CAIRN_TRY_GOTO(rc, vs->env->ops->open_read(vs->env, path.data, &file), out);
-    manifest_report rep = {0, path.data};
+    manifest_report rep;
+    rep.pending = 0;
+    rep.msg[0] = '\0';
+    rep.path = path.data;
     CAIRN_TRY_GOTO(
         rc, cairn__log_reader_init(&reader, file, manifest_damage, &rep, 1, 0),
         out);
@@ -372,12 +384,18 @@ int cairn__vset_recover(cairn__vset *vs)
             rc = got;
             break;
         }
-        if (rep.rc != 0) {
-            rc = rep.rc;
+        if (got == 0) {
+            if (rep.pending)
+                cairn__infolog_printf(vs->info,
+                                      "MANIFEST ends in a torn record, "
+                                      "ignored: %s",
+                                      rep.msg);
             break;
         }
-        if (got == 0)
+        if (rep.pending) {
+            rc = cairn__err(CAIRN_CORRUPTION, "%s", rep.msg);
             break;
+        }
         rc = cairn__edit_decode(&edit, rec);
         if (rc != 0) {
             cairn__err_wrap(
@@ -425,8 +443,6 @@ int cairn__vset_recover(cairn__vset *vs)
             last_seq = edit.last_seq;
         }
     }
-    if (rc == 0 && rep.rc != 0)
-        rc = rep.rc;
     if (rc == 0) {
         if (!have_next)
             rc = CAIRN_CORRUPT("%s: no meta-nextfile entry in descriptor",

@@ -54,6 +54,11 @@ void cairn__log_writer_init(cairn__log_writer *w, cairn__file *file,
 int cairn__log_add_record(cairn__log_writer *w, const void *data,
                           size_t n) CAIRN_WUR;
 
+/* As add_record, for a record that is the concatenation of two pieces
+ * (a header built apart from the body it precedes), without copying. */
+int cairn__log_add_record2(cairn__log_writer *w, const void *a, size_t na,
+                           const void *b, size_t nb) CAIRN_WUR;
+
 /* Called for each piece of damage the reader skips: `bytes` dropped (an
  * estimate for whole-block drops), with a reason such as "checksum
  * mismatch". `offset` is the file offset where the damage was found. */

@@ -59,18 +59,22 @@ void cairn__log_writer_init(cairn__log_writer *w, cairn__file *file,
     }
 }
 
-/* Writes one fragment (header, then payload) at block_offset. The payload
- * may be NULL only when n is 0. */
+/* Writes one fragment (header, then payload) at block_offset. The
+ * payload is the concatenation of two pieces (the second may be empty);
+ * a piece may be NULL only when its length is 0. */
 static int emit_fragment(cairn__log_writer *w, enum cairn__log_type type,
-                         const char *payload, size_t n)
+                         const char *p1, size_t n1, const char *p2, size_t n2)
 {
+    size_t n = n1 + n2;
     assert(n <= 0xffff);
     assert(w->block_offset + CAIRN__LOG_HEADER_SIZE + n <=
            CAIRN__LOG_BLOCK_SIZE);
 
     uint32_t crc = w->type_crc[type];
-    if (n > 0)
-        crc = cairn__crc32c_extend(crc, payload, n);
+    if (n1 > 0)
+        crc = cairn__crc32c_extend(crc, p1, n1);
+    if (n2 > 0)
+        crc = cairn__crc32c_extend(crc, p2, n2);
 
     char header[CAIRN__LOG_HEADER_SIZE];
     cairn__encode_fixed32(header, cairn__crc32c_mask(crc));
@@ -83,14 +87,18 @@ static int emit_fragment(cairn__log_writer *w, enum cairn__log_type type,
     w->block_offset += CAIRN__LOG_HEADER_SIZE + n;
 
     int rc = cairn__file_append(w->file, header, sizeof header);
-    if (rc == 0 && n > 0)
-        rc = cairn__file_append(w->file, payload, n);
+    if (rc == 0 && n1 > 0)
+        rc = cairn__file_append(w->file, p1, n1);
+    if (rc == 0 && n2 > 0)
+        rc = cairn__file_append(w->file, p2, n2);
     return rc;
 }
 
-int cairn__log_add_record(cairn__log_writer *w, const void *data, size_t n)
+int cairn__log_add_record2(cairn__log_writer *w, const void *a, size_t na,
+                           const void *b, size_t nb)
 {
-    const char *base = data;
+    const char *pa = a, *pb = b;
+    size_t n = na + nb;
     size_t done = 0;
     int begin = 1;
     int rc;
@@ -126,10 +134,14 @@ int cairn__log_add_record(cairn__log_writer *w, const void *data, size_t n)
         else
             type = CAIRN__LOG_MIDDLE;
 
-        /* base + done is only formed when there are bytes to point at, so
-         * an empty record with data == NULL does no pointer arithmetic on
-         * a null pointer. */
-        rc = emit_fragment(w, type, frag > 0 ? base + done : NULL, frag);
+        /* The fragment [done, done + frag) of the concatenation, split at
+         * the boundary between the pieces. Pointers are only formed where
+         * there are bytes, so NULL pieces do no arithmetic. */
+        size_t k1 = done < na ? (na - done < frag ? na - done : frag) : 0;
+        size_t k2 = frag - k1;
+        const char *s1 = k1 > 0 ? pa + done : NULL;
+        const char *s2 = k2 > 0 ? pb + (done + k1 - na) : NULL;
+        rc = emit_fragment(w, type, s1, k1, s2, k2);
         if (rc != 0)
             return rc;
         done += frag;
@@ -138,4 +150,9 @@ int cairn__log_add_record(cairn__log_writer *w, const void *data, size_t n)
 
     /* One flush for the whole logical record (see the file comment). */
     return cairn__file_flush(w->file);
+}
+
+int cairn__log_add_record(cairn__log_writer *w, const void *data, size_t n)
+{
+    return cairn__log_add_record2(w, data, n, NULL, 0);
 }

@@ -14,9 +14,12 @@
  * and its sync, between a table's data and its sync, between the table's
  * directory sync and the MANIFEST record, between the MANIFEST append and
  * its sync, before the old logs are removed, and so on. Half of the
- * rounds choose the cut among all operations, half among the background
- * thread's, so many cuts land inside flushes and compactions. Some rounds
- * cut only after the workload, while a flush may still be running.
+ * rounds choose the cut uniformly among the operations the round is
+ * expected to make (estimated from the rounds before), three in eight
+ * among the background thread's, so many cuts land inside flushes and
+ * compactions, and the rest cut after the workload, while a flush may
+ * still be running. The message of a failure names the operation the cut
+ * came before and the thread that made it.
  *
  * The workload (64 KiB write buffer, values up to 42 KiB, so a flush
  * every few dozen operations) is sync and non-sync puts, deletes,
@@ -97,10 +100,13 @@ typedef struct trip_env {
      * while the database is idle or running; read by every thread. */
     atomic_ullong trip_at, trip_bg_at;
     atomic_int tripped; /* Atomic: the first to set it cuts */
-    /* Written by the cutting thread before it stores cut_done (release);
-     * the test thread reads them after an acquire load of cut_done. */
+    /* Written by the test thread before it clears tripped (seq_cst); the
+     * cutting thread reads them only after its compare-exchange has seen
+     * that clear, so they are published by it. */
     unsigned modes;
     uint64_t cut_seed;
+    /* Written by the cutting thread before it stores cut_done (release);
+     * the test thread reads them after an acquire load of cut_done. */
     int cut_rc, cut_by_bg;
     uint64_t cut_op;
     char cut_what[96]; /* the operation the cut came before */
@@ -125,7 +131,8 @@ static void do_cut(trip_env *te, uint64_t op, const char *what,
     te->cut_by_bg = in_bg;
     te->cut_op = op;
     snprintf(te->cut_what, sizeof te->cut_what, "%s %s", what, path);
-    /* Release: publishes cut_rc, cut_by_bg and cut_op to the test thread. */
+    /* Release: publishes cut_rc, cut_by_bg, cut_op and cut_what to the
+     * test thread. */
     atomic_store_explicit(&te->cut_done, 1, memory_order_release);
 }
 
@@ -135,11 +142,13 @@ static void tick(trip_env *te, const char *what, const char *path)
 {
     uint64_t n = atomic_fetch_add(&te->ops, 1) + 1;
     uint64_t at = atomic_load(&te->trip_at);
-    int hit = at != 0 && n == at;
+    /* ">=": an arm that comes late (the background thread was busy while
+     * the test thread armed) still cuts at once. */
+    int hit = at != 0 && n >= at;
     if (in_bg) {
         uint64_t b = atomic_fetch_add(&te->bg_ops, 1) + 1;
         uint64_t bat = atomic_load(&te->trip_bg_at);
-        hit |= bat != 0 && b == bat;
+        hit |= bat != 0 && b >= bat;
     }
     if (hit)
         do_cut(te, n, what, path);
@@ -199,7 +208,14 @@ static int f_close(cairn__file *f)
 }
 
 static const cairn__file_ops trip_file_ops = {
-    f_pread, f_read, f_skip, f_append, f_flush, f_sync, f_size, f_close,
+    .pread = f_pread,
+    .read = f_read,
+    .skip = f_skip,
+    .append = f_append,
+    .flush = f_flush,
+    .sync = f_sync,
+    .size = f_size,
+    .close = f_close,
 };
 
 static int wrap_file(trip_env *te, int rc, cairn__file *inner, int written,
@@ -373,10 +389,26 @@ static void e_destroy(cairn_env *env)
 }
 
 static const cairn__env_ops trip_env_ops = {
-    "trip",      e_open_read,    e_open_write,   e_open_append, e_exists,
-    e_list,      e_remove,       e_mkdir,        e_rmdir,       e_file_size,
-    e_rename,    e_sync_dir,     e_lock,         e_unlock,      e_now_micros,
-    e_now_nanos, e_sleep_micros, e_thread_start, e_thread_join, e_destroy,
+    .name = "trip",
+    .open_read = e_open_read,
+    .open_write = e_open_write,
+    .open_append = e_open_append,
+    .exists = e_exists,
+    .list = e_list,
+    .remove = e_remove,
+    .mkdir = e_mkdir,
+    .rmdir = e_rmdir,
+    .file_size = e_file_size,
+    .rename = e_rename,
+    .sync_dir = e_sync_dir,
+    .lock = e_lock,
+    .unlock = e_unlock,
+    .now_micros = e_now_micros,
+    .now_nanos = e_now_nanos,
+    .sleep_micros = e_sleep_micros,
+    .thread_start = e_thread_start,
+    .thread_join = e_thread_join,
+    .destroy = e_destroy,
 };
 
 /* ---------------------------------------------------------------------- */

@@ -206,6 +206,20 @@ static size_t make_value(const run *r, uint32_t id, unsigned char *buf)
     return len;
 }
 
+/* Fails the test with the configuration, seed, step and operation first. */
+static void fail_at(const run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail_at(const run *r, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fail_msg("[%s] CAIRN_TEST_SEED=%" PRIu64 " step %ld op %s: %s", r->cfg,
+             r->seed, r->step, r->op, msg);
+}
+
 static void fmt_key(char *out, size_t cap, const void *k, size_t n)
 {
     const unsigned char *p = k;
@@ -250,9 +264,8 @@ static void mismatch(run *r, const void *k, size_t klen, uint32_t want,
         fmt_got(r, gs, sizeof gs, got, gotlen);
     else
         snprintf(gs, sizeof gs, "absent");
-    fail_msg("[%s] seed %" PRIu64 " step %ld op %s: %s: key '%s' (%zu "
-             "bytes): expected %s, got %s",
-             r->cfg, r->seed, r->step, r->op, what, ks, klen, ws, gs);
+    fail_at(r, "%s: key '%s' (%zu bytes): expected %s, got %s", what, ks, klen,
+            ws, gs);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -264,31 +277,21 @@ static const mkey *pick_key(run *r, int *idx)
     return &r->keys[*idx];
 }
 
-static const cairn_writeoptions *maybe_sync(run *r, cairn_writeoptions *wo)
-{
-    return tu_rng_uniform(&r->rng, 10) == 0 ? wo : NULL;
-}
-
 /* One random write (put, delete or batch), applied to the model. */
 static void random_write(run *r, cairn_writeoptions *sync)
 {
     unsigned p = (unsigned)tu_rng_uniform(&r->rng, 40);
-    const cairn_writeoptions *wo = maybe_sync(r, sync);
+    const cairn_writeoptions *wo = tu_rng_uniform(&r->rng, 10) ? NULL : sync;
     int idx, rc;
-    if (p < 22) {
-        r->op = "put";
+    if (p < 30) {
         const mkey *k = pick_key(r, &idx);
-        uint32_t id = r->next_id++;
-        size_t n = make_value(r, id, r->val);
-        rc = cairn_db_put(r->db, wo, k->b, k->len, r->val, n);
+        uint32_t id = p < 22 ? r->next_id++ : 0;
+        r->op = id ? "put" : "delete";
+        rc = id ? cairn_db_put(r->db, wo, k->b, k->len, r->val,
+                               make_value(r, id, r->val))
+                : cairn_db_delete(r->db, wo, k->b, k->len);
         if (rc == 0)
             r->cur.v[idx] = id;
-    } else if (p < 30) {
-        r->op = "delete";
-        const mkey *k = pick_key(r, &idx);
-        rc = cairn_db_delete(r->db, wo, k->b, k->len);
-        if (rc == 0)
-            r->cur.v[idx] = 0;
     } else {
         r->op = "batch";
         mstate after = r->cur;
@@ -320,8 +323,7 @@ static void random_write(run *r, cairn_writeoptions *sync)
             r->cur = after;
     }
     if (rc != 0)
-        fail_msg("[%s] seed %" PRIu64 " step %ld op %s failed: %s (%s)", r->cfg,
-                 r->seed, r->step, r->op, cairn_errname(rc), cairn_errmsg());
+        fail_at(r, "failed: %s (%s)", cairn_errname(rc), cairn_errmsg());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -337,9 +339,7 @@ static void check_get(run *r, const cairn_readoptions *ro, const mstate *m,
     int rc = cairn_db_get(r->db, ro, k, klen, &got, &len);
     uint32_t want = idx >= 0 ? m->v[idx] : 0;
     if (rc != 0 && rc != CAIRN_NOTFOUND)
-        fail_msg("[%s] seed %" PRIu64 " step %ld op %s: get failed: %s (%s)",
-                 r->cfg, r->seed, r->step, r->op, cairn_errname(rc),
-                 cairn_errmsg());
+        fail_at(r, "get failed: %s (%s)", cairn_errname(rc), cairn_errmsg());
     int ok = rc == CAIRN_NOTFOUND ? want == 0 && got == NULL
                                   : want != 0 && got != NULL &&
                                         make_value(r, want, r->val) == len &&
@@ -377,10 +377,8 @@ static void check_pos(run *r, cairn_iter *it, const mstate *m, int i,
     const void *v = cairn_iter_value(it, &vl);
     r->checks++;
     if (cairn_iter_status(it) != 0)
-        fail_msg("[%s] seed %" PRIu64 " step %ld op %s: %s: iterator status "
-                 "%s (%s)",
-                 r->cfg, r->seed, r->step, r->op, what,
-                 cairn_errname(cairn_iter_status(it)), cairn_errmsg());
+        fail_at(r, "%s: iterator status %s (%s)", what,
+                cairn_errname(cairn_iter_status(it)), cairn_errmsg());
     if (i < 0) {
         if (valid)
             mismatch(r, k, kl, 0, 1, v, vl, "iterator should be at the end");
@@ -393,9 +391,10 @@ static void check_pos(run *r, cairn_iter *it, const mstate *m, int i,
         char ks[80], ws[80];
         fmt_key(ks, sizeof ks, k, kl);
         fmt_key(ws, sizeof ws, want->b, want->len);
-        fail_msg("[%s] seed %" PRIu64 " step %ld op %s: %s: iterator at key "
-                 "'%s' (%zu bytes), expected key '%s' (%zu bytes)",
-                 r->cfg, r->seed, r->step, r->op, what, ks, kl, ws, want->len);
+        fail_at(r,
+                "%s: iterator at key '%s' (%zu bytes), expected key '%s' "
+                "(%zu bytes)",
+                what, ks, kl, ws, want->len);
     }
     if (make_value(r, m->v[i], r->val) != vl || memcmp(r->val, v, vl) != 0)
         mismatch(r, k, kl, m->v[i], 1, v, vl, what);
@@ -497,8 +496,7 @@ static void open_db(run *r)
 {
     int rc = cairn_db_open(r->opt, "/model", &r->db);
     if (rc != 0)
-        fail_msg("[%s] seed %" PRIu64 " step %ld: open failed: %s (%s)", r->cfg,
-                 r->seed, r->step, cairn_errname(rc), cairn_errmsg());
+        fail_at(r, "open failed: %s (%s)", cairn_errname(rc), cairn_errmsg());
 }
 
 /* Closes (releasing every snapshot first), reopens and checks it all. */
@@ -510,8 +508,7 @@ static void reopen(run *r)
     int rc = cairn_db_close(r->db);
     r->db = NULL;
     if (rc != 0)
-        fail_msg("[%s] seed %" PRIu64 " step %ld: close failed: %s (%s)",
-                 r->cfg, r->seed, r->step, cairn_errname(rc), cairn_errmsg());
+        fail_at(r, "close failed: %s (%s)", cairn_errname(rc), cairn_errmsg());
     open_db(r);
     r->reopens++;
     cairn_iter *it = cairn_db_iter_create(r->db, NULL);
@@ -580,59 +577,65 @@ static void one_step(run *r, cairn_readoptions *ro, cairn_writeoptions *sync)
         const mstate *m = pick_view(r, ro);
         probe_key(r, &k, &idx);
         check_get(r, ro, m, k.b, k.len, idx);
-    } else if (p < 77) {
-        r->op = "scan";
-        const mstate *m = pick_view(r, ro);
-        cairn_iter *it = cairn_db_iter_create(r->db, ro);
-        assert_non_null(it);
-        check_scan(r, it, m, (int)tu_rng_uniform(&r->rng, 2));
-        cairn_iter_destroy(it);
-    } else if (p < 97) {
-        r->op = "walk";
-        walk(r, ro);
-    } else {
-        /* The iterator keeps its view while writes and flushes go on. */
+    } else if (p < 80) {
+        /* A full scan; in a stable scan the iterator must keep its view
+         * while writes (and the flushes they cause) go on. */
         const mstate *m = pick_view(r, ro);
         cairn_iter *it = cairn_db_iter_create(r->db, ro);
         assert_non_null(it);
         mstate then = *m;
-        int n = 1 + (int)tu_rng_uniform(&r->rng, 30);
+        int n = p < 77 ? 0 : 1 + (int)tu_rng_uniform(&r->rng, 30);
         for (int j = 0; j < n; j++)
             random_write(r, sync);
-        r->op = "stable scan";
+        r->op = n ? "stable scan" : "scan";
         check_scan(r, it, &then, (int)tu_rng_uniform(&r->rng, 2));
         cairn_iter_destroy(it);
+    } else {
+        r->op = "walk";
+        walk(r, ro);
     }
 }
 
-static void model_run(const char *cfg, uint64_t seed, int compression,
-                      int bloom)
+typedef struct config {
+    const char *name;
+    int compression, bloom;
+} config;
+
+static const config configs[] = {
+    {"test_model (snappy, bloom)", CAIRN_COMPRESSION_SNAPPY, 10},
+    {"test_model (snappy, no bloom)", CAIRN_COMPRESSION_SNAPPY, 0},
+    {"test_model (no compression, bloom)", CAIRN_COMPRESSION_NONE, 10},
+    {"test_model (no compression, no bloom)", CAIRN_COMPRESSION_NONE, 0},
+};
+
+static void test_model(void **state)
 {
+    const config *c = *state;
+    uint64_t seed = tu_seed(c->name);
     run *r = calloc(1, sizeof *r);
     assert_non_null(r);
-    r->cfg = cfg;
+    r->cfg = c->name;
     r->seed = seed;
     r->next_id = 1;
+    r->op = "open";
     tu_rng_init(&r->rng, seed);
     r->val = malloc(VAL_MAX);
     assert_non_null(r->val);
     make_keys(r);
     r->env = cairn_env_mem_create();
     assert_non_null(r->env);
-    r->opt = cairn_options_create();
-    assert_non_null(r->opt);
-    assert_int_equal(cairn_options_set_env(r->opt, r->env), 0);
-    assert_int_equal(cairn_options_set_create_if_missing(r->opt, 1), 0);
-    assert_int_equal(cairn_options_set_write_buffer_size(r->opt, 64 * 1024), 0);
-    assert_int_equal(cairn_options_set_block_size(r->opt, 1024), 0);
-    assert_int_equal(cairn_options_set_block_restart_interval(
-                         r->opt, 1 + (int)tu_rng_uniform(&r->rng, 16)),
-                     0);
-    assert_int_equal(cairn_options_set_compression(
-                         r->opt, compression ? CAIRN_COMPRESSION_SNAPPY
-                                             : CAIRN_COMPRESSION_NONE),
-                     0);
-    assert_int_equal(cairn_options_set_bloom_bits_per_key(r->opt, bloom), 0);
+    cairn_options *o = r->opt = cairn_options_create();
+    assert_non_null(o);
+    /* Each setter returns 0 or a negative code, so any failure shows. */
+    int rc = cairn_options_set_env(o, r->env) |
+             cairn_options_set_create_if_missing(o, 1) |
+             cairn_options_set_write_buffer_size(o, 64 * 1024) |
+             cairn_options_set_block_size(o, 1024) |
+             cairn_options_set_block_restart_interval(
+                 o, 1 + (int)tu_rng_uniform(&r->rng, 16)) |
+             cairn_options_set_compression(o, c->compression) |
+             cairn_options_set_bloom_bits_per_key(o, c->bloom);
+    assert_int_equal(rc, 0);
     cairn_readoptions *ro = cairn_readoptions_create();
     cairn_writeoptions *sync = cairn_writeoptions_create();
     assert_non_null(ro);
@@ -658,7 +661,8 @@ static void model_run(const char *cfg, uint64_t seed, int compression,
     fprintf(stderr,
             "[%s] %ld steps, %" PRIu32 " values, %ld reopens, %ld checks, "
             "%ld tables seen\n",
-            cfg, steps, r->next_id - 1, r->reopens, r->checks, r->tables_seen);
+            c->name, steps, r->next_id - 1, r->reopens, r->checks,
+            r->tables_seen);
     assert_true(r->tables_seen >= 3);
 
     assert_int_equal(cairn_db_close(r->db), 0);
@@ -670,41 +674,17 @@ static void model_run(const char *cfg, uint64_t seed, int compression,
     free(r);
 }
 
-static void test_model_snappy_bloom(void **state)
-{
-    (void)state;
-    uint64_t seed = tu_seed("test_model_snappy_bloom");
-    model_run("snappy, bloom", seed, 1, 10);
-}
-
-static void test_model_snappy_nobloom(void **state)
-{
-    (void)state;
-    uint64_t seed = tu_seed("test_model_snappy_nobloom");
-    model_run("snappy, no bloom", seed, 1, 0);
-}
-
-static void test_model_plain_bloom(void **state)
-{
-    (void)state;
-    uint64_t seed = tu_seed("test_model_plain_bloom");
-    model_run("no compression, bloom", seed, 0, 10);
-}
-
-static void test_model_plain_nobloom(void **state)
-{
-    (void)state;
-    uint64_t seed = tu_seed("test_model_plain_nobloom");
-    model_run("no compression, no bloom", seed, 0, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_model_snappy_bloom),
-        cmocka_unit_test(test_model_snappy_nobloom),
-        cmocka_unit_test(test_model_plain_bloom),
-        cmocka_unit_test(test_model_plain_nobloom),
+#define MODEL_TEST(i)                                                          \
+    {.name = configs[i].name,                                                  \
+     .test_func = test_model,                                                  \
+     .initial_state = (void *)&configs[i]}
+        MODEL_TEST(0),
+        MODEL_TEST(1),
+        MODEL_TEST(2),
+        MODEL_TEST(3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -579,7 +579,7 @@ static void test_16_writers_posix(void **state)
 }
 
 /* 64 writers on the in-memory env with the smallest write buffer, so the
- * memtable fills (and, once flushing exists, is switched) under load. */
+ * memtable fills, is switched and is written out while under load. */
 static void test_64_writers_mem(void **state)
 {
     (void)state;

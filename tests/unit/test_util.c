@@ -310,7 +310,10 @@ static void test_arena_random(void **state)
     (void)state;
     tu_rng rng;
     tu_rng_init(&rng, tu_seed("arena_random"));
-    const size_t N = (size_t)(100000 * tu_scale()) + 100;
+    /* Not scaled down: the 10% overhead bound of LevelDB's arena_test only
+     * holds once enough bytes have been allocated to amortise the large
+     * single-block requests (a scaled-down run failed it by chance). */
+    const size_t N = 100000;
     struct {
         char *p;
         size_t n;

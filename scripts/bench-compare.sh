@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# bench-compare.sh: cairn against LevelDB 1.23 and RocksDB, side by side,
+# written up as docs/performance.md and docs/performance.png.
+#
+# Runs every engine compiled into cairn_bench (cairn, leveldb, rocksdb) on
+# fillrandom and fillsync with 1, 4, 16 and 64 threads, each configuration
+# BENCH_REPS times, plus the disk's raw append+fdatasync rate (syncprobe)
+# once. Every run is a fresh process on a fresh database. The repetitions
+# are interleaved (repetition 1 of everything, then 2, ...) and the engines
+# alternate inside each, so that a slow spell of the machine (it is shared)
+# hurts all engines alike instead of one engine's whole series. The report
+# gives the median of the repetitions.
+#
+# Sizes, chosen to finish in about 10 minutes on a 2-core VM whose disk
+# does a few hundred fdatasyncs a second:
+#   fillrandom  BENCH_FILLRANDOM_NUM operations in total (default 200000),
+#               whatever the thread count;
+#   fillsync    BENCH_SYNC_BASE * sqrt(threads) operations in total, capped
+#               at BENCH_SYNC_MAX (defaults 4000 and 20000: 4000, 8000,
+#               16000 and 20000 for 1, 4, 16 and 64 threads), since group
+#               commit makes many-thread sync writes much cheaper per op;
+#   syncprobe   BENCH_SYNCPROBE_NUM appends (default 2000).
+# All engines get a 4 MiB memtable (LevelDB's default; RocksDB's own is
+# 64 MiB), Snappy, no Bloom filter, 16-byte keys and 100-byte values.
+#
+# Usage: scripts/bench-compare.sh [CAIRN_BENCH_BINARY]
+#
+# The binary is the argument, else $CAIRN_BENCH, else
+# build/release/bench/cairn_bench (built with the release preset when
+# missing). Environment:
+#   BENCH_REPS            repetitions per configuration (default 3)
+#   BENCH_THREADS         thread counts (default "1 4 16 64")
+#   BENCH_ENGINES         engines wanted (default "cairn leveldb rocksdb");
+#                         those not compiled in are skipped with a note
+#   BENCH_WORKLOADS       default "fillrandom fillsync"
+#   BENCH_DIR             where databases go (default $TMPDIR or /tmp)
+#   BENCH_OUT             the report (default docs/performance.md; the plot
+#                         goes next to it with the extension .png)
+#   BENCH_KEEP_WORK=1     keep the raw CSV and logs (path printed)
+#   BENCH_FILLRANDOM_NUM, BENCH_SYNC_BASE, BENCH_SYNC_MAX,
+#   BENCH_SYNCPROBE_NUM   the sizes above
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+REPS=${BENCH_REPS:-3}
+THREADS=${BENCH_THREADS:-"1 4 16 64"}
+ENGINES_WANTED=${BENCH_ENGINES:-"cairn leveldb rocksdb"}
+WORKLOADS=${BENCH_WORKLOADS:-"fillrandom fillsync"}
+FILLRANDOM_NUM=${BENCH_FILLRANDOM_NUM:-200000}
+SYNC_BASE=${BENCH_SYNC_BASE:-4000}
+SYNC_MAX=${BENCH_SYNC_MAX:-20000}
+SYNCPROBE_NUM=${BENCH_SYNCPROBE_NUM:-2000}
+BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
+OUT_MD=${BENCH_OUT:-$ROOT/docs/performance.md}
+OUT_PNG=${OUT_MD%.md}.png
+WBS=4194304
+
+say() { printf 'bench-compare: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# --- the binary -------------------------------------------------------------
+BIN=${1:-${CAIRN_BENCH:-$ROOT/build/release/bench/cairn_bench}}
+if [ ! -x "$BIN" ]; then
+    [ -n "${1:-}${CAIRN_BENCH:-}" ] && die "$BIN is not executable"
+    say "building cairn_bench (release preset)"
+    (cd "$ROOT" && cmake --preset release >/dev/null &&
+        cmake --build build/release --target cairn_bench -j"$(nproc)") >&2 ||
+        die "could not build cairn_bench"
+fi
+[ -d "$BENCH_DIR" ] || die "BENCH_DIR=$BENCH_DIR is not a directory"
+
+AVAILABLE=$("$BIN" --list-engines)
+ENGINES=""
+NOTES=""
+for e in $ENGINES_WANTED; do
+    if printf '%s\n' "$AVAILABLE" | grep -qx "$e"; then
+        ENGINES="$ENGINES $e"
+    else
+        NOTES="$NOTES- **$e was skipped**: it is not compiled into cairn_bench (its Debian -dev package was not found when the benchmark was built).
+"
+        say "$e is not compiled into $BIN; skipped"
+    fi
+done
+ENGINES=${ENGINES# }
+[ -n "$ENGINES" ] || die "no engine to run"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare-XXXXXX")
+cleanup() {
+    if [ "${BENCH_KEEP_WORK:-0}" = 1 ]; then
+        say "raw results kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+RAW=$WORK/raw.csv
+LOG=$WORK/log.txt
+
+ops_for() { # ops_for WORKLOAD THREADS
+    case $1 in
+    fillsync)
+        awk -v b="$SYNC_BASE" -v m="$SYNC_MAX" -v t="$2" \
+            'BEGIN { n = int(b * sqrt(t) + 0.5); print (n > m ? m : n) }' ;;
+    *) echo "$FILLRANDOM_NUM" ;;
+    esac
+}
+
+# --- the machine ------------------------------------------------------------
+START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
+
+say "syncprobe: $SYNCPROBE_NUM appends + fdatasync in $BENCH_DIR"
+if ! TMPDIR=$BENCH_DIR "$BIN" --benchmarks=syncprobe --num="$SYNCPROBE_NUM" \
+    --histogram --csv="$WORK/probe.csv" >>"$LOG" 2>&1; then
+    NOTES="$NOTES- syncprobe failed; see the log.
+"
+fi
+
+# --- the runs ---------------------------------------------------------------
+n_engines=$(echo "$ENGINES" | wc -w)
+total=$((REPS * $(echo "$WORKLOADS" | wc -w) * $(echo "$THREADS" | wc -w) * n_engines))
+i=0
+failures=0
+for rep in $(seq 1 "$REPS"); do
+    for w in $WORKLOADS; do
+        for t in $THREADS; do
+            n=$(ops_for "$w" "$t")
+            for e in $ENGINES; do
+                i=$((i + 1))
+                echo "== rep $rep: $e $w threads=$t num=$n" >>"$LOG"
+                if TMPDIR=$BENCH_DIR "$BIN" --engine="$e" --benchmarks="$w" \
+                    --threads="$t" --num="$n" --histogram \
+                    --write_buffer_size=$WBS --csv="$RAW" >>"$LOG" 2>&1; then
+                    rate=$(tail -n 1 "$RAW" | cut -d, -f6)
+                    say "[$i/$total] rep $rep $w $e $t threads: $rate ops/s"
+                else
+                    failures=$((failures + 1))
+                    say "[$i/$total] rep $rep $w $e $t threads: FAILED (log: $LOG)"
+                    echo "failed,$e,$w,$t" >>"$WORK/failed.csv"
+                fi
+            done
+        done
+    done
+done
+ELAPSED=$(($(date +%s) - T0))
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+[ "$failures" = 0 ] || NOTES="$NOTES- $failures run(s) failed and are missing from the medians: $(cut -d, -f2-4 "$WORK/failed.csv" | tr '\n' ' ')
+"
+
+# --- medians ----------------------------------------------------------------
+# summary.tsv: workload engine threads runs median_ops spread_pct median_p99
+SUMMARY=$WORK/summary.tsv
+[ -f "$RAW" ] || : >"$RAW"
+awk -F, 'NR > 1 { key = $2 "\t" $1 "\t" $3; ops[key] = ops[key] " " $6;
+                  p99[key] = p99[key] " " $9 }
+    function median(list,   a, n, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++)          # insertion sort, n is tiny
+            for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) {
+                t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+        if (n % 2) return a[(n + 1) / 2]
+        return (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function spread(list, med,   a, n, i, lo, hi) {
+        n = split(list, a, " "); lo = hi = a[1]
+        for (i = 2; i <= n; i++) { if (a[i] + 0 < lo) lo = a[i]; if (a[i] + 0 > hi) hi = a[i] }
+        return med > 0 ? 50 * (hi - lo) / med : 0
+    }
+    END { for (k in ops) { m = median(ops[k]); n = split(ops[k], x, " ")
+              printf "%s\t%d\t%.1f\t%.0f\t%.1f\n", k, n, m, spread(ops[k], m), median(p99[k]) } }' \
+    "$RAW" | sort -t"$(printf '\t')" -k1,1 -k3,3n -k2,2 >"$SUMMARY"
+
+# Looks a value up: get WORKLOAD ENGINE THREADS COLUMN (5 ops/s, 6 spread,
+# 7 p99); prints nothing when that configuration has no successful run.
+get() { awk -F'\t' -v w="$1" -v e="$2" -v t="$3" -v c="$4" \
+    '$1 == w && $2 == e && $3 == t { print $c }' "$SUMMARY"; }
+fmt_int() { if [ -n "$1" ]; then printf '%.0f' "$1"; else printf 'n/a'; fi; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
+# --- the plot ---------------------------------------------------------------
+PLOT_NOTE=""
+PROBE_OPS=$( [ -f "$WORK/probe.csv" ] && tail -n 1 "$WORK/probe.csv" | cut -d, -f6 || echo "")
+if command -v gnuplot >/dev/null 2>&1; then
+    for w in $WORKLOADS; do
+        # One row per thread count: threads, then each engine's ops/s.
+        for t in $THREADS; do
+            printf '%s' "$t"
+            for e in $ENGINES; do v=$(get "$w" "$e" "$t" 5); printf ' %s' "${v:-NaN}"; done
+            printf '\n'
+        done >"$WORK/plot-$w.dat"
+    done
+    if ! gnuplot -e "workdir='$WORK'; workloads='$WORKLOADS'; engines='$ENGINES'; probe='${PROBE_OPS:-0}'; outfile='$OUT_PNG'" \
+        "$ROOT/scripts/plot.gp" >>"$LOG" 2>&1; then
+        PLOT_NOTE="(gnuplot failed; no plot this time.)"
+    fi
+else
+    PLOT_NOTE="(gnuplot is not installed; no plot this time.)"
+fi
+
+# --- the report -------------------------------------------------------------
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cores=$(nproc)
+mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+kernel=$(uname -sr)
+os=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || echo unknown)
+# df -T names ext4 where stat -f only says ext2/ext3; stat is the fallback.
+fs_line=$(df -T "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 ", mounted at " $7 }')
+[ -n "$fs_line" ] || fs_line=$(stat -f -c %T "$BENCH_DIR" 2>/dev/null || echo unknown)
+pkgver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "not installed"; }
+cc=$(cc --version 2>/dev/null | head -n 1 || echo unknown)
+rev=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if (cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null | grep -q .); then
+    rev="$rev plus uncommitted changes"
+fi
+probe_line="not measured"
+if [ -f "$WORK/probe.csv" ] && [ "$(wc -l <"$WORK/probe.csv")" -ge 2 ]; then
+    probe_line=$(tail -n 1 "$WORK/probe.csv" | awk -F, '{ printf "%.0f fdatasyncs/s (p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs)", $6, $8, $9, $10, $11 }')
+fi
+
+{
+cat <<EOF
+# Performance: cairn, LevelDB and RocksDB side by side
+
+Generated by \`make bench-compare\` (scripts/bench-compare.sh) on $START_DATE;
+the whole run took $((ELAPSED / 60)) min $((ELAPSED % 60)) s. Do not edit by hand:
+rerun the script.
+
+**Read these numbers with care.** They come from one shared virtual machine
+whose other users were busy (load average $LOAD_START at the start,
+$LOAD_END at the end, on $cores cores), so run-to-run noise is large; the
+± figure after each rate is half the spread between the fastest and slowest
+repetition, as a percentage of the median. cairn's write path is still
+being reworked, so its numbers are preliminary.
+
+## Machine
+
+| | |
+|---|---|
+| CPU | $cpu, $cores cores online |
+| Memory | $mem |
+| OS / kernel | $os, $kernel |
+| Benchmark directory | \`$BENCH_DIR\`: $fs_line |
+| Disk sync rate (syncprobe) | $probe_line |
+| LevelDB | libleveldb-dev $(pkgver libleveldb-dev) |
+| RocksDB | librocksdb-dev $(pkgver librocksdb-dev) |
+| cairn | $rev |
+| Compiler | $cc |
+
+## Method
+
+- One process per run (\`cairn_bench --engine=E --benchmarks=W --threads=T
+  --num=N --histogram --write_buffer_size=$WBS\`), each on a fresh database.
+- Keys are 16 bytes (\`%016d\`), values 100 bytes that compress to about
+  half (db_bench's convention). Every engine gets a 4 MiB memtable, Snappy
+  and no Bloom filter; everything else is each library's default.
+- **fillrandom**: $FILLRANDOM_NUM random puts in total, split evenly over the
+  threads, no sync. **fillsync**: the same with every put synced
+  ($(for t in $THREADS; do printf '%s ops with %s thread(s), ' "$(ops_for fillsync "$t")" "$t"; done | sed 's/, $//')).
+  \`--num\` is the total over all threads, not per thread as in db_bench, and
+  fillsync uses it directly (db_bench runs num/1000 sync writes).
+- Threads start together; the time runs from their common start to the
+  last thread's end. Latencies are per operation, merged over threads.
+- Each configuration ran $REPS times, interleaved with the other engines
+  (see the script's header); tables show medians.
+- **syncprobe** appends 100 bytes and calls fdatasync, $SYNCPROBE_NUM times, on
+  a file in the benchmark directory: the device's own ceiling for a
+  one-thread fillsync. Many threads can go above it only by sharing one
+  log sync between several writers (group commit).
+
+EOF
+if [ -n "$NOTES" ]; then
+    printf '## Notes on this run\n\n%s\n' "$NOTES"
+fi
+for w in $WORKLOADS; do
+    printf '## %s\n\nOperations per second (median of %s runs) and p99 latency.\n\n' "$w" "$REPS"
+    printf '| threads |'
+    for e in $ENGINES; do printf ' %s ops/s |' "$e"; done
+    for e in $ENGINES; do [ "$e" = cairn ] || printf ' cairn/%s |' "$e"; done
+    for e in $ENGINES; do printf ' %s p99 µs |' "$e"; done
+    printf '\n|---:|'
+    for e in $ENGINES; do printf -- '---:|'; done
+    for e in $ENGINES; do [ "$e" = cairn ] || printf -- '---:|'; done
+    for e in $ENGINES; do printf -- '---:|'; done
+    printf '\n'
+    for t in $THREADS; do
+        printf '| %s |' "$t"
+        for e in $ENGINES; do
+            ops=$(get "$w" "$e" "$t" 5)
+            sp=$(get "$w" "$e" "$t" 6)
+            if [ -n "$ops" ]; then printf ' %s ±%s%% |' "$(fmt_int "$ops")" "$sp"; else printf ' n/a |'; fi
+        done
+        c=$(get "$w" cairn "$t" 5)
+        for e in $ENGINES; do
+            [ "$e" = cairn ] || printf ' %s |' "$(ratio "$c" "$(get "$w" "$e" "$t" 5)")"
+        done
+        for e in $ENGINES; do
+            p=$(get "$w" "$e" "$t" 7)
+            printf ' %s |' "$(fmt_int "$p")"
+        done
+        printf '\n'
+    done
+    printf '\n'
+done
+cat <<EOF
+## Plot
+
+Operations per second against threads (log scales), one line per engine;
+the dashed line on the fillsync panel is the disk's syncprobe rate.
+$PLOT_NOTE
+
+![ops/s against threads]($(basename "$OUT_PNG"))
+EOF
+} >"$OUT_MD"
+
+say "wrote $OUT_MD and $OUT_PNG"
