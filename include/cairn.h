@@ -457,12 +457,13 @@ CAIRN_EXPORT int cairn_db_destroy(const cairn_options *opt, const char *name);
  * human-readable dump (no trailing newline in line). The file's kind comes
  * from its name: NNNNNN.log (each record's offset, sequence, count and
  * entries), MANIFEST-NNNNNN (each VersionEdit), NNNNNN.ldb / .sst (each
- * entry, once table support is present). Keys and values are printed with
- * non-printable bytes escaped as \xNN. Damage is printed as it is met and
- * the dump goes on where the format allows; the return value is 0, the
- * first error that stopped the dump (CAIRN_CORRUPTION, CAIRN_IO,
- * CAIRN_NOTFOUND), CAIRN_NOTSUP for a file of unknown kind, or the first
- * non-zero value print returned. env may be NULL (default). */
+ * entry with its sequence and type, read with checksums verified). Keys and
+ * values are printed with non-printable bytes escaped as \xNN. Damage is
+ * printed as it is met. Returns 0 (a log or MANIFEST whose damage could be
+ * skipped still returns 0), the error that stopped the dump (a damaged
+ * table block gives CAIRN_CORRUPTION; CAIRN_IO, CAIRN_NOTFOUND),
+ * CAIRN_NOTSUP for a file of unknown kind, or the first non-zero value
+ * print returned. env may be NULL (default). */
 typedef int (*cairn_print_fn)(void *ctx, const char *line);
 CAIRN_EXPORT int cairn_dump_file(cairn_env *env, const char *path,
                                  cairn_print_fn print, void *ctx);

@@ -5,21 +5,31 @@
 # Runs every engine compiled into cairn_bench (cairn, leveldb, rocksdb) on
 # fillrandom and fillsync with 1, 4, 16 and 64 threads, each configuration
 # BENCH_REPS times, plus the disk's raw append+fdatasync rate (syncprobe)
-# once. Every run is a fresh process on a fresh database. The repetitions
+# once per repetition: this VM's disk changes speed by several times when
+# its neighbours get busy, so one probe at the start can mislead. Every run
+# is a fresh process on a fresh database. The repetitions
 # are interleaved (repetition 1 of everything, then 2, ...) and the engines
 # alternate inside each, so that a slow spell of the machine (it is shared)
 # hurts all engines alike instead of one engine's whole series. The report
 # gives the median of the repetitions.
 #
-# Sizes, chosen to finish in about 10 minutes on a 2-core VM whose disk
-# does a few hundred fdatasyncs a second:
-#   fillrandom  BENCH_FILLRANDOM_NUM operations in total (default 200000),
-#               whatever the thread count;
-#   fillsync    BENCH_SYNC_BASE * sqrt(threads) operations in total, capped
-#               at BENCH_SYNC_MAX (defaults 4000 and 20000: 4000, 8000,
-#               16000 and 20000 for 1, 4, 16 and 64 threads), since group
-#               commit makes many-thread sync writes much cheaper per op;
-#   syncprobe   BENCH_SYNCPROBE_NUM appends (default 2000).
+# Sizes, chosen to finish in 10 to 15 minutes on this 2-core VM when it is
+# busy (a few hundred fdatasyncs a second, 25k-50k puts a second) and in
+# about 5 when it is quiet:
+#   fillrandom  BENCH_FILLRANDOM_NUM operations in total (default 400000,
+#               about 25 MB of tables, enough for several compactions; a
+#               run shorter than a second is mostly noise), whatever the
+#               thread count;
+#   fillsync    scaled by sqrt(threads), since group commit makes
+#               many-thread sync writes much cheaper per op: the larger of
+#               BENCH_SYNC_BASE * sqrt(threads) capped at BENCH_SYNC_MAX
+#               (defaults 4000 and 20000: 4000, 8000, 16000 and 20000 for
+#               1, 4, 16 and 64 threads) and, so that a fast disk does not
+#               make these runs too short to mean anything, the first
+#               probe's rate * BENCH_SYNC_SECONDS (default 5) * sqrt(threads)
+#               capped at BENCH_SYNC_CEIL (default 200000). The sizes are
+#               fixed for the whole run and printed in the report;
+#   syncprobe   BENCH_SYNCPROBE_NUM appends per repetition (default 2000).
 # All engines get a 4 MiB memtable (LevelDB's default; RocksDB's own is
 # 64 MiB), Snappy, no Bloom filter, 16-byte keys and 100-byte values.
 #
@@ -38,6 +48,7 @@
 #                         goes next to it with the extension .png)
 #   BENCH_KEEP_WORK=1     keep the raw CSV and logs (path printed)
 #   BENCH_FILLRANDOM_NUM, BENCH_SYNC_BASE, BENCH_SYNC_MAX,
+#   BENCH_SYNC_SECONDS, BENCH_SYNC_CEIL,
 #   BENCH_SYNCPROBE_NUM   the sizes above
 set -euo pipefail
 export LC_ALL=C
@@ -47,9 +58,11 @@ REPS=${BENCH_REPS:-3}
 THREADS=${BENCH_THREADS:-"1 4 16 64"}
 ENGINES_WANTED=${BENCH_ENGINES:-"cairn leveldb rocksdb"}
 WORKLOADS=${BENCH_WORKLOADS:-"fillrandom fillsync"}
-FILLRANDOM_NUM=${BENCH_FILLRANDOM_NUM:-200000}
+FILLRANDOM_NUM=${BENCH_FILLRANDOM_NUM:-400000}
 SYNC_BASE=${BENCH_SYNC_BASE:-4000}
 SYNC_MAX=${BENCH_SYNC_MAX:-20000}
+SYNC_SECONDS=${BENCH_SYNC_SECONDS:-5}
+SYNC_CEIL=${BENCH_SYNC_CEIL:-200000}
 SYNCPROBE_NUM=${BENCH_SYNCPROBE_NUM:-2000}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 OUT_MD=${BENCH_OUT:-$ROOT/docs/performance.md}
@@ -97,11 +110,16 @@ trap cleanup EXIT
 RAW=$WORK/raw.csv
 LOG=$WORK/log.txt
 
+# The first probe's rate (fdatasyncs/s), 0 until it is known.
+PROBE_RATE0=0
 ops_for() { # ops_for WORKLOAD THREADS
     case $1 in
     fillsync)
-        awk -v b="$SYNC_BASE" -v m="$SYNC_MAX" -v t="$2" \
-            'BEGIN { n = int(b * sqrt(t) + 0.5); print (n > m ? m : n) }' ;;
+        awk -v b="$SYNC_BASE" -v m="$SYNC_MAX" -v t="$2" -v r="$PROBE_RATE0" \
+            -v s="$SYNC_SECONDS" -v c="$SYNC_CEIL" 'BEGIN {
+                n = int(b * sqrt(t) + 0.5); if (n > m) n = m
+                f = int(r * s * sqrt(t) + 0.5); if (f > c) f = c
+                print (f > n ? f : n) }' ;;
     *) echo "$FILLRANDOM_NUM" ;;
     esac
 }
@@ -111,19 +129,29 @@ START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 
-say "syncprobe: $SYNCPROBE_NUM appends + fdatasync in $BENCH_DIR"
-if ! TMPDIR=$BENCH_DIR "$BIN" --benchmarks=syncprobe --num="$SYNCPROBE_NUM" \
-    --histogram --csv="$WORK/probe.csv" >>"$LOG" 2>&1; then
-    NOTES="$NOTES- syncprobe failed; see the log.
+PROBE=$WORK/probe.csv
+probe() { # probe REP
+    echo "== rep $1: syncprobe num=$SYNCPROBE_NUM" >>"$LOG"
+    if TMPDIR=$BENCH_DIR "$BIN" --benchmarks=syncprobe --num="$SYNCPROBE_NUM" \
+        --histogram --csv="$PROBE" >>"$LOG" 2>&1; then
+        say "rep $1 syncprobe: $(tail -n 1 "$PROBE" | cut -d, -f6) fdatasyncs/s"
+    else
+        say "rep $1 syncprobe: FAILED (log: $LOG)"
+        NOTES="$NOTES- syncprobe failed in repetition $1; see the log.
 "
-fi
+    fi
+}
 
 # --- the runs ---------------------------------------------------------------
 n_engines=$(echo "$ENGINES" | wc -w)
 total=$((REPS * $(echo "$WORKLOADS" | wc -w) * $(echo "$THREADS" | wc -w) * n_engines))
 i=0
 failures=0
+probe 1
+[ -f "$PROBE" ] && PROBE_RATE0=$(tail -n +2 "$PROBE" | head -n 1 | cut -d, -f6)
+PROBE_RATE0=${PROBE_RATE0:-0}
 for rep in $(seq 1 "$REPS"); do
+    [ "$rep" = 1 ] || probe "$rep"
     for w in $WORKLOADS; do
         for t in $THREADS; do
             n=$(ops_for "$w" "$t")
@@ -181,7 +209,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 
 # --- the plot ---------------------------------------------------------------
 PLOT_NOTE=""
-PROBE_OPS=$( [ -f "$WORK/probe.csv" ] && tail -n 1 "$WORK/probe.csv" | cut -d, -f6 || echo "")
+# The probes' medians: fdatasyncs/s, p50, p99 and p99.9 (µs); min and max
+# rate.
+probe_stats() {
+    [ -f "$PROBE" ] || return 0
+    awk -F, 'NR > 1 { n++; r[n] = $6; p50[n] = $8; p99[n] = $9; p999[n] = $10 }
+        function med(a, n,   i, j, t) {
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        END { if (n == 0) exit
+              lo = hi = r[1]; for (i = 2; i <= n; i++) { if (r[i] + 0 < lo) lo = r[i]; if (r[i] + 0 > hi) hi = r[i] }
+              printf "%.0f %.0f %.0f %.0f %.0f %.0f %d\n", med(r, n), med(p50, n), med(p99, n), med(p999, n), lo, hi, n }' "$PROBE"
+}
+PROBE_STATS=$(probe_stats)
+PROBE_OPS=${PROBE_STATS%% *}
 if command -v gnuplot >/dev/null 2>&1; then
     for w in $WORKLOADS; do
         # One row per thread count: threads, then each engine's ops/s.
@@ -215,8 +258,8 @@ if (cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=
     rev="$rev plus uncommitted changes"
 fi
 probe_line="not measured"
-if [ -f "$WORK/probe.csv" ] && [ "$(wc -l <"$WORK/probe.csv")" -ge 2 ]; then
-    probe_line=$(tail -n 1 "$WORK/probe.csv" | awk -F, '{ printf "%.0f fdatasyncs/s (p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs)", $6, $8, $9, $10, $11 }')
+if [ -n "$PROBE_STATS" ]; then
+    probe_line=$(echo "$PROBE_STATS" | awk '{ printf "%s fdatasyncs/s, median of %s probes (slowest %s, fastest %s); p50 %s µs, p99 %s µs, p99.9 %s µs", $1, $7, $5, $6, $2, $3, $4 }')
 fi
 
 {
@@ -257,7 +300,9 @@ being reworked, so its numbers are preliminary.
   and no Bloom filter; everything else is each library's default.
 - **fillrandom**: $FILLRANDOM_NUM random puts in total, split evenly over the
   threads, no sync. **fillsync**: the same with every put synced
-  ($(for t in $THREADS; do printf '%s ops with %s thread(s), ' "$(ops_for fillsync "$t")" "$t"; done | sed 's/, $//')).
+  ($(for t in $THREADS; do printf '%s ops with %s thread(s), ' "$(ops_for fillsync "$t")" "$t"; done | sed 's/, $//');
+  sized from the first syncprobe so that each run lasts a few seconds, see
+  the script).
   \`--num\` is the total over all threads, not per thread as in db_bench, and
   fillsync uses it directly (db_bench runs num/1000 sync writes).
 - Threads start together; the time runs from their common start to the
@@ -265,9 +310,11 @@ being reworked, so its numbers are preliminary.
 - Each configuration ran $REPS times, interleaved with the other engines
   (see the script's header); tables show medians.
 - **syncprobe** appends 100 bytes and calls fdatasync, $SYNCPROBE_NUM times, on
-  a file in the benchmark directory: the device's own ceiling for a
-  one-thread fillsync. Many threads can go above it only by sharing one
-  log sync between several writers (group commit).
+  a file in the benchmark directory, at the start of every repetition: the
+  device's own ceiling for a one-thread fillsync. Many threads can go above
+  it only by sharing one log sync between several writers (group commit).
+  On this VM the rate moves with the neighbours' load, so compare a
+  one-thread fillsync with the probes' range rather than their median.
 
 EOF
 if [ -n "$NOTES" ]; then
@@ -307,7 +354,7 @@ cat <<EOF
 ## Plot
 
 Operations per second against threads (log scales), one line per engine;
-the dashed line on the fillsync panel is the disk's syncprobe rate.
+the dashed line on the fillsync panel is the disk's median syncprobe rate.
 $PLOT_NOTE
 
 ![ops/s against threads]($(basename "$OUT_PNG"))

@@ -169,8 +169,8 @@ static int print_all(cairn_db *db)
     if (st == TOOL_EXIT_OK)
         st = print_section(db, "cairn.approximate-memory-usage",
                            "cairn.approximate-memory-usage", "bytes");
-    if (st == TOOL_EXIT_OK)
-        st = print_section(db, "cairn.write-stats", "cairn.write-stats", NULL);
+    /* cairn.stats already ends with the write path's statistics
+     * (cairn.write-stats), so they are not printed twice. */
     return st;
 }
 

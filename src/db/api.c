@@ -397,9 +397,10 @@ int cairn__api_enter(cairn_db *db, const char *fn)
         return cairn__err(CAIRN_INVALID, "%s: not a database handle", fn);
     /* seq_cst pairs with close(): either close sees our inflight count
      * and waits for us, or we see its closing flag and back out. */
-    atomic_fetch_add(&db->inflight, 1);
+    atomic_int *inflight = &db->inflight[cairn__thread_stripe()].n;
+    atomic_fetch_add(inflight, 1);
     if (atomic_load(&db->closing)) {
-        atomic_fetch_sub(&db->inflight, 1);
+        atomic_fetch_sub(inflight, 1);
         return cairn__err(CAIRN_CLOSED, "%s: database is closing", fn);
     }
     return 0;
@@ -408,7 +409,7 @@ int cairn__api_enter(cairn_db *db, const char *fn)
 int cairn__api_leave(cairn_db *db, int rc)
 {
     cairn__api_record(db, rc);
-    atomic_fetch_sub(&db->inflight, 1);
+    atomic_fetch_sub(&db->inflight[cairn__thread_stripe()].n, 1);
     return rc;
 }
 
@@ -457,8 +458,14 @@ int cairn_db_close(cairn_db *db)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&db->closing, &expected, 1))
         return cairn__err(CAIRN_CLOSED, "cairn_db_close: already closing");
-    while (atomic_load(&db->inflight) != 0)
+    for (;;) {
+        int busy = 0;
+        for (int i = 0; i < CAIRN__STRIPES; i++)
+            busy += atomic_load(&db->inflight[i].n);
+        if (busy == 0)
+            break;
         db->env->ops->sleep_micros(db->env, 100);
+    }
     /* No call is in flight and none can start: count what still pins the
      * engine. Freeing it under a live iterator would crash later. */
     cairn__mutex_lock(&db->mu);
@@ -554,8 +561,8 @@ int cairn_db_write(cairn_db *db, const cairn_writeoptions *wo,
         return cairn__api_leave(
             db,
             cairn__err(CAIRN_INVALID, "cairn_db_write: uninitialised batch"));
-    return cairn__api_leave(db,
-                            cairn__db_write(db, wo, cairn__buf_slice(&batch->rep)));
+    return cairn__api_leave(
+        db, cairn__db_write(db, wo, cairn__buf_slice(&batch->rep)));
 }
 
 int cairn_db_get(cairn_db *db, const cairn_readoptions *ro, const void *key,

@@ -428,7 +428,7 @@ static int open_new_log(cairn_db *db)
     uint64_t number = cairn__vset_new_file_number(db->vs);
     int rc;
     CAIRN_TRY_GOTO(rc, cairn__filename_log(&path, db->dbname, number), out);
-    CAIRN_TRY_GOTO(rc, db->env->ops->open_write(db->env, path.data, &f), out);
+    CAIRN_TRY_GOTO(rc, cairn__env_open_log(db->env, path.data, &f), out);
     /* The new log's directory entry must be durable before a sync write
      * relies on it. */
     rc = db->env->ops->sync_dir(db->env, db->dbname);
@@ -501,7 +501,8 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
     db->env = opt->env ? opt->env : cairn_env_default();
     atomic_init(&db->magic, CAIRN__DB_MAGIC);
     atomic_init(&db->closing, 0);
-    atomic_init(&db->inflight, 0);
+    for (int i = 0; i < CAIRN__STRIPES; i++)
+        atomic_init(&db->inflight[i].n, 0);
     cairn__buf_init(&db->group);
     size_t nlen = strlen(name);
     while (nlen > 1 && name[nlen - 1] == '/')

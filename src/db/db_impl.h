@@ -113,8 +113,13 @@ typedef struct cairn__writer {
 struct cairn_db {
     /* Handle validity: checked at every public entry. */
     _Atomic uint64_t magic;
-    atomic_int closing;  /* Atomic, seq_cst with inflight */
-    atomic_int inflight; /* Atomic, seq_cst: calls in progress */
+    atomic_int closing; /* Atomic, seq_cst with inflight */
+    /* Atomic, seq_cst: calls in progress, striped by thread so that
+     * concurrent calls do not share one cache line; close sums them. */
+    struct {
+        atomic_int n;
+        char pad[CAIRN__CACHE_LINE - sizeof(atomic_int)];
+    } inflight[CAIRN__STRIPES];
 
     char *dbname;             /* Immutable after open */
     cairn_env *env;           /* Immutable after open */

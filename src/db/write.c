@@ -109,7 +109,8 @@ static uint32_t await(cairn_db *db, cairn__writer *w)
                 if ((s & W_MASK) != W_WAITING) {
                     atomic_fetch_sub_explicit(&db->spinners, 1,
                                               memory_order_relaxed);
-                    cairn__stat_add(&db->wstats->spin_ok, 1);
+                    cairn__stat_add(
+                        &db->wstats->stripe[cairn__thread_stripe()].spin_ok, 1);
                     return s & W_MASK;
                 }
                 if ((i & 63) == 0) {
@@ -122,7 +123,7 @@ static uint32_t await(cairn_db *db, cairn__writer *w)
         }
         atomic_fetch_sub_explicit(&db->spinners, 1, memory_order_relaxed);
     }
-    cairn__stat_add(&db->wstats->blocks, 1);
+    cairn__stat_add(&db->wstats->stripe[cairn__thread_stripe()].blocks, 1);
     for (;;) {
         s = atomic_load_explicit(&w->state, memory_order_acquire);
         if ((s & W_MASK) != W_WAITING)
@@ -198,7 +199,7 @@ static int switch_memtable(cairn_db *db)
     cairn__file *f = NULL;
     int rc = cairn__filename_log(&path, db->dbname, number);
     if (rc == 0)
-        rc = db->env->ops->open_write(db->env, path.data, &f);
+        rc = cairn__env_open_log(db->env, path.data, &f);
     int sync_failed = 0;
     if (rc == 0) {
         rc = db->env->ops->sync_dir(db->env, db->dbname);
@@ -450,10 +451,9 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
         cairn__stat_add(&db->wstats->syncs, 1);
     }
     if (rc == 0 && count > 0)
-        rc = cairn__batch_rep_insert(leader == last
-                                         ? leader->rep
-                                         : cairn__buf_slice(&db->group),
-                                     seq, db->mem);
+        rc = cairn__batch_rep_insert(
+            leader == last ? leader->rep : cairn__buf_slice(&db->group), seq,
+            db->mem);
     if (rc != 0 && logged) {
         /* A failed append or sync, or a memtable insert that failed after
          * the record reached the log: what callers were told and what the
@@ -474,7 +474,8 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
 
 static void record_latency(cairn_db *db, uint64_t t0)
 {
-    cairn__hist_add(&db->wstats->latency, cairn__mono_ns() - t0);
+    cairn__hist_add(&db->wstats->stripe[cairn__thread_stripe()].latency,
+                    cairn__mono_ns() - t0);
 }
 
 int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
@@ -491,7 +492,11 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     w.wake[0] = w.wake[1] = NULL;
     w.msg[0] = '\0';
 
-    atomic_fetch_add_explicit(&db->active_writers, 1, memory_order_relaxed);
+    /* Only batch-wait needs to know how many writers are active; the
+     * shared counter is not touched otherwise. */
+    int counted = db->opt.commit_policy == CAIRN_COMMIT_BATCH_WAIT;
+    if (counted)
+        atomic_fetch_add_explicit(&db->active_writers, 1, memory_order_relaxed);
     cairn__mutex_lock(&db->wq_mu);
     if (db->wq_tail != NULL)
         db->wq_tail->next = &w;
@@ -585,7 +590,8 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         }
         wake(first, W_DONE);
     }
-    atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
+    if (counted)
+        atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
     if (rc != 0)
         cairn__errmsg_restore(w.msg);
     record_latency(db, t0);

@@ -37,11 +37,19 @@ void cairn__hist_add(cairn__hist *h, uint64_t ns)
         ;
 }
 
-uint64_t cairn__hist_quantile(const cairn__hist *h, double q)
+static uint64_t bucket_sum(const cairn__hist *const *h, int n, int b)
+{
+    uint64_t sum = 0;
+    for (int k = 0; k < n; k++)
+        sum += atomic_load_explicit(&h[k]->b[b], memory_order_relaxed);
+    return sum;
+}
+
+uint64_t cairn__hist_quantile(const cairn__hist *const *h, int n, double q)
 {
     uint64_t total = 0;
     for (int i = 0; i < CAIRN__HIST_BUCKETS; i++)
-        total += atomic_load_explicit(&h->b[i], memory_order_relaxed);
+        total += bucket_sum(h, n, i);
     if (total == 0)
         return 0;
     uint64_t want = (uint64_t)(q * (double)total);
@@ -49,11 +57,11 @@ uint64_t cairn__hist_quantile(const cairn__hist *h, double q)
         want = total - 1;
     uint64_t seen = 0;
     for (int i = 0; i < CAIRN__HIST_BUCKETS; i++) {
-        seen += atomic_load_explicit(&h->b[i], memory_order_relaxed);
+        seen += bucket_sum(h, n, i);
         if (seen > want)
             return bucket_top(i);
     }
-    return atomic_load_explicit(&h->max, memory_order_relaxed);
+    return 0;
 }
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -97,14 +105,23 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
             CAIRN_TRY(add(out, " %d:%" PRIu64, i, c));
     }
     CAIRN_TRY(add(out, any ? "\n" : " none\n"));
-    const cairn__hist *h = &s->latency;
+    const cairn__hist *h[16];
+    uint64_t mx = 0, count = 0, spin_ok = 0, blocks = 0;
+    for (int i = 0; i < 16; i++) {
+        h[i] = &s->stripe[i].latency;
+        count += LD(h[i]->count);
+        if (LD(h[i]->max) > mx)
+            mx = LD(h[i]->max);
+        spin_ok += LD(s->stripe[i].spin_ok);
+        blocks += LD(s->stripe[i].blocks);
+    }
     CAIRN_TRY(add(out,
                   "  commit latency us: p50 %.1f p99 %.1f p99.9 %.1f max %.1f "
                   "(%" PRIu64 " writes)\n",
-                  (double)cairn__hist_quantile(h, 0.5) / 1000.0,
-                  (double)cairn__hist_quantile(h, 0.99) / 1000.0,
-                  (double)cairn__hist_quantile(h, 0.999) / 1000.0,
-                  (double)LD(h->max) / 1000.0, LD(h->count)));
+                  (double)cairn__hist_quantile(h, 16, 0.5) / 1000.0,
+                  (double)cairn__hist_quantile(h, 16, 0.99) / 1000.0,
+                  (double)cairn__hist_quantile(h, 16, 0.999) / 1000.0,
+                  (double)mx / 1000.0, count));
     static const char *names[CAIRN__STALL_KINDS] = {
         "level-0 slowdown", "memtable full", "level-0 stop"};
     for (int i = 0; i < CAIRN__STALL_KINDS; i++)
@@ -115,7 +132,7 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
                   "  no_slowdown refusals %" PRIu64 "; waits: %" PRIu64
                   " ended spinning, %" PRIu64
                   " blocked; batch-wait holds %" PRIu64 " (%.3f s)\n",
-                  LD(s->busy), LD(s->spin_ok), LD(s->blocks),
-                  LD(s->batch_waits), (double)LD(s->batch_wait_ns) / 1e9));
+                  LD(s->busy), spin_ok, blocks, LD(s->batch_waits),
+                  (double)LD(s->batch_wait_ns) / 1e9));
     return 0;
 }

@@ -33,6 +33,13 @@ enum cairn__stall {
     CAIRN__STALL_KINDS
 };
 
+/* What every writer updates, per stripe (util/port.h). */
+typedef struct cairn__write_stripe {
+    _Atomic uint64_t spin_ok; /* waits that ended while spinning */
+    _Atomic uint64_t blocks;  /* waits that went to sleep */
+    cairn__hist latency;      /* per write call, enqueue to return */
+} __attribute__((aligned(64))) cairn__write_stripe;
+
 typedef struct cairn__write_stats {
     _Atomic uint64_t groups;
     _Atomic uint64_t writers;
@@ -43,16 +50,15 @@ typedef struct cairn__write_stats {
     _Atomic uint64_t busy; /* no_slowdown writes refused */
     _Atomic uint64_t stalls[CAIRN__STALL_KINDS];
     _Atomic uint64_t stall_ns[CAIRN__STALL_KINDS];
-    _Atomic uint64_t spin_ok;     /* waits that ended while spinning */
-    _Atomic uint64_t blocks;      /* waits that went to sleep */
     _Atomic uint64_t batch_waits; /* leaders that held their group open */
     _Atomic uint64_t batch_wait_ns;
-    cairn__hist latency; /* per write call, enqueue to return */
+    cairn__write_stripe stripe[16];
 } cairn__write_stats;
 
 void cairn__hist_add(cairn__hist *h, uint64_t ns);
-/* Value at quantile q (0..1), in ns (an upper bound of its bucket). */
-uint64_t cairn__hist_quantile(const cairn__hist *h, double q);
+/* Value at quantile q (0..1), in ns (an upper bound of its bucket), over
+ * n histograms taken together. */
+uint64_t cairn__hist_quantile(const cairn__hist *const *h, int n, double q);
 
 static inline void cairn__stat_add(_Atomic uint64_t *c, uint64_t v)
 {

@@ -106,6 +106,11 @@ typedef struct cairn__env_ops {
     int (*thread_join)(cairn_env *env, cairn__thread *t);
     /* Frees a non-static env (NULL for static ones). */
     void (*destroy)(cairn_env *env);
+    /* Optional (may be NULL): opens a new write-ahead log file, write-only
+     * and append-only, as the env writes logs best. Its flush() must still
+     * leave appended bytes where a killed process cannot lose them. NULL
+     * means open_write. */
+    int (*open_log)(cairn_env *env, const char *path, cairn__file **out);
 } cairn__env_ops;
 
 struct cairn_env {
@@ -156,6 +161,15 @@ int cairn__env_read_file(cairn_env *env, const char *path, size_t max_size,
 /* Writes data to path (create/truncate), optionally syncing it. */
 int cairn__env_write_file(cairn_env *env, const char *path, const void *data,
                           size_t len, int sync) CAIRN_WUR;
+
+/* Opens a new log file through open_log, or open_write without it. */
+static inline int cairn__env_open_log(cairn_env *env, const char *path,
+                                      cairn__file **out)
+{
+    if (env->ops->open_log != NULL)
+        return env->ops->open_log(env, path, out);
+    return env->ops->open_write(env, path, out);
+}
 
 /* Removes path on an error path: a failure is ignored and the thread's
  * error message (the first error's) is kept. */

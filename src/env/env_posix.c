@@ -279,6 +279,20 @@ static int env_open_append(cairn_env *env, const char *path, cairn__file **out)
     return open_file(path, O_WRONLY | O_CREAT | O_APPEND, 1, out);
 }
 
+int cairn__posix_open_log(const char *path, cairn__file **out);
+
+/* Logs are written through a memory mapping (env_posix_log.c), falling
+ * back to the buffered file where the file system cannot preallocate. */
+static int env_open_log(cairn_env *env, const char *path, cairn__file **out)
+{
+    int rc = cairn__posix_open_log(path, out);
+    if (rc == CAIRN_NOTSUP) {
+        cairn__errmsg_clear();
+        rc = env_open_write(env, path, out);
+    }
+    return rc;
+}
+
 static int env_exists(cairn_env *env, const char *path)
 {
     (void)env;
@@ -594,6 +608,7 @@ static const cairn__env_ops posix_env_ops = {
     .thread_start = env_thread_start,
     .thread_join = env_thread_join,
     .destroy = NULL,
+    .open_log = env_open_log,
 };
 
 /* Immutable: the ops table is all it has, so every thread may share it. */

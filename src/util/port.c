@@ -168,3 +168,15 @@ uint64_t cairn__mono_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+static atomic_uint next_stripe;
+static _Thread_local unsigned my_stripe = UINT32_MAX;
+
+unsigned cairn__thread_stripe(void)
+{
+    if (my_stripe == UINT32_MAX)
+        my_stripe =
+            atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
+            CAIRN__STRIPES;
+    return my_stripe;
+}

@@ -82,4 +82,13 @@ int cairn__num_cpus(void);
  * more than the interval measured. */
 uint64_t cairn__mono_ns(void);
 
+/* Counters updated by many threads are split into this many stripes, each
+ * on its own cache line, so concurrent writers do not bounce one line
+ * between cores; readers sum the stripes. */
+#define CAIRN__STRIPES    16
+#define CAIRN__CACHE_LINE 64
+
+/* The calling thread's stripe (assigned round robin at first use). */
+unsigned cairn__thread_stripe(void);
+
 #endif

@@ -1013,7 +1013,7 @@ static void test_compact_stats(void **state)
         "== files per level (cairn.num-files-at-level<N>) ==\n",
         "== table files (summary of cairn.sstables) ==\n",
         "== cairn.approximate-memory-usage ==\n",
-        "== cairn.write-stats ==\n",
+        "Write path\n",
         "commit latency"};
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         assert_non_null(strstr(r.out, sections[i]));
