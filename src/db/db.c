@@ -407,6 +407,8 @@ static void db_free(cairn_db *db)
         cairn__cache_destroy(db->block_cache);
     cairn__cond_fini(&db->bg_cv);
     cairn__mutex_fini(&db->wq_mu);
+    cairn__mutex_fini(&db->sync_mu);
+    cairn__cond_fini(&db->sync_cv);
     free(db->wstats);
     db->wstats = NULL;
     free(db->pending_outputs);
@@ -439,6 +441,8 @@ static int open_new_log(cairn_db *db)
     }
     db->logfile = f;
     db->logfile_number = number;
+    db->durable_log = db->appended_log = number;
+    db->durable_off = db->appended_off = 0;
     cairn__log_writer_init(&db->log, f, 0);
 out:
     if (rc != 0)
@@ -541,7 +545,9 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
     atomic_init(&db->l0_count, 0);
     atomic_init(&db->has_imm, 0);
     db->wstats = calloc(1, sizeof *db->wstats);
-    if (db->wstats == NULL || (rc = cairn__mutex_init(&db->wq_mu)) != 0) {
+    if (db->wstats == NULL || (rc = cairn__mutex_init(&db->wq_mu)) != 0 ||
+        (rc = cairn__mutex_init(&db->sync_mu)) != 0 ||
+        (rc = cairn__cond_init(&db->sync_cv)) != 0) {
         if (rc == 0)
             rc = cairn__err(CAIRN_NOMEM, "write statistics");
         free(db->wstats);

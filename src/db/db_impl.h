@@ -180,6 +180,21 @@ struct cairn_db {
     atomic_int active_writers; /* Atomic: threads inside cairn__db_write */
     atomic_int spinners;       /* Atomic: waiters spinning now */
     cairn__buf group;          /* D1: the leader's merged group record */
+    /* Pipelined log syncs (write.c): a sync group's leader hands
+     * leadership on before its fdatasync, so the next groups append while
+     * it syncs, and one fdatasync covers every record appended before it
+     * started. Positions are (log number, offset). */
+    cairn__mutex sync_mu;
+    cairn__cond sync_cv;
+    uint64_t durable_log, durable_off; /* Locked: sync_mu */
+    uint64_t appended_log,
+        appended_off;                  /* Locked: sync_mu; sync leaders' ends */
+    int syncing;                       /* Locked: sync_mu; syncs running */
+    uint64_t syncing_log, syncing_off; /* Locked: sync_mu; newest target */
+    int durable_waiters;               /* Locked: sync_mu; in wait_durable */
+    int sync_gathering;                /* Locked: sync_mu; batch-waiting */
+    int sync_error;                    /* Locked: sync_mu; sticky */
+    char sync_errmsg[CAIRN__ERRMSG_MAX]; /* Locked: sync_mu */
     /* Atomic mirrors, read by the leader's flow-control fast path without
      * mu (each written under mu): the sticky error is set, and the number
      * of level-0 files. */

@@ -57,6 +57,11 @@ typedef struct cairn__file_ops {
     /* Current size, including appends not yet flushed. */
     int (*size)(cairn__file *f, uint64_t *size);
     int (*close)(cairn__file *f);
+    /* Optional (may be NULL): makes durable what earlier flush() calls
+     * handed to the OS, without touching any user-space buffer, so it may
+     * run on one thread while another appends and flushes. The write path
+     * uses it to sync the log while the next group is being appended. */
+    int (*sync_flushed)(cairn__file *f);
 } cairn__file_ops;
 
 struct cairn__file {

@@ -328,9 +328,17 @@ static int file_close(cairn__file *f)
     return rc;
 }
 
+/* Every fault-file operation runs under fe->mu, so a sync may be called
+ * while another thread appends: the two never overlap inside, and the
+ * size recorded as synced is the size the sync saw. */
+static int file_sync_flushed(cairn__file *f)
+{
+    return flush_or_sync(f, 1);
+}
+
 static const cairn__file_ops fault_file_ops = {
-    file_pread, file_read, file_skip, file_append,
-    file_flush, file_sync, file_size, file_close,
+    file_pread, file_read, file_skip,  file_append,       file_flush,
+    file_sync,  file_size, file_close, file_sync_flushed,
 };
 
 /* ---- Env operations ---------------------------------------------------- */

@@ -212,9 +212,18 @@ static int file_close(cairn__file *f)
     return rc;
 }
 
+/* fdatasync alone: the buffer belongs to the appending thread. */
+static int file_sync_flushed(cairn__file *f)
+{
+    posix_file *pf = (posix_file *)f;
+    if (fdatasync(pf->fd) != 0)
+        return cairn__err_errno(errno, "fdatasync", pf->path);
+    return 0;
+}
+
 static const cairn__file_ops posix_file_ops = {
-    file_pread, file_read, file_skip, file_append,
-    file_flush, file_sync, file_size, file_close,
+    file_pread, file_read, file_skip,  file_append,       file_flush,
+    file_sync,  file_size, file_close, file_sync_flushed,
 };
 
 /* Opens path with flags and wraps the descriptor in a handle. */

@@ -120,7 +120,8 @@ static int mf_close(cairn__file *f)
 }
 
 static const cairn__file_ops mem_file_ops = {
-    mf_pread, mf_read, mf_skip, mf_append, mf_flush, mf_sync, mf_size, mf_close,
+    mf_pread, mf_read, mf_skip,  mf_append, mf_flush,
+    mf_sync,  mf_size, mf_close, NULL,
 };
 
 static void mf_init(mem_file *m, cairn__buf *data)

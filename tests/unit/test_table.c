@@ -64,8 +64,8 @@ static int mf_size(cairn__file *f, uint64_t *size)
     return 0;
 }
 /* Tables are only ever pread, so read and skip are left out. */
-static const cairn__file_ops mf_ops = {mf_pread, NULL,   NULL,    mf_append,
-                                       mf_nop,   mf_nop, mf_size, mf_nop};
+static const cairn__file_ops mf_ops = {
+    mf_pread, NULL, NULL, mf_append, mf_nop, mf_nop, mf_size, mf_nop, NULL};
 
 static void mf_init(memfile *m, const char *rd, size_t rd_len)
 {
