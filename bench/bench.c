@@ -74,6 +74,8 @@ static void print_setup(const struct bench_config *cfg, const char *dir)
            BENCH_KEY_SIZE, cfg->value_size, cfg->value_size / 2 + 1,
            (unsigned long long)cfg->num, cfg->threads,
            cfg->threads == 1 ? "" : "s");
+    if (cfg->duration > 0)
+        printf("  each workload stops after %.1f s\n", cfg->duration);
     printf("  dir %s, compression %s, write_buffer_size %s%zu, bloom_bits "
            "%d%s%s\n",
            dir, cfg->compression ? "snappy" : "none",

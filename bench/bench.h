@@ -66,6 +66,7 @@ struct bench_config {
     int n_benchmarks;
     int threads;
     uint64_t num;             /* total operations per workload */
+    double duration;          /* > 0: stop each workload after this long */
     size_t value_size;        /* bytes per value (default 100) */
     int histogram;            /* time every operation */
     const char *db;           /* NULL: a fresh temporary directory */

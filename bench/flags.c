@@ -57,6 +57,9 @@ void bench_flags_usage(FILE *f)
         "                         (db_bench: per thread); also the key range "
         "(default 1000000)\n"
         "  --threads=N            worker threads (default 1)\n"
+        "  --duration=SECONDS     stop each workload after this long, "
+        "whatever num\n"
+        "                         says (default 0: no limit)\n"
         "  --value_size=N         bytes per value (default 100), half "
         "compressible\n"
         "  --histogram            time every op: p50/p99/p99.9/max latency\n"
@@ -234,6 +237,13 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
             return usage_error(msg, "--num wants a positive count, got '%s'",
                                v ? v : "");
         cfg->num = n;
+    } else if (strcmp(name, "duration") == 0) {
+        char *end = NULL;
+        double d = v ? strtod(v, &end) : -1.0;
+        if (v == NULL || end == v || *end != '\0' || !(d >= 0.0) || d > 1e6)
+            return usage_error(msg, "--duration wants seconds, got '%s'",
+                               v ? v : "");
+        cfg->duration = d;
     } else if (strcmp(name, "value_size") == 0) {
         if (parse_u64(v, 0, 64u << 20, &n) != 0)
             return usage_error(msg, "--value_size wants 0..64Mi, got '%s'",

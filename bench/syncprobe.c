@@ -13,6 +13,7 @@
  * really made durable.
  *
  * Always one thread, whatever --threads says; the result row says 1.
+ * --duration ends it early like the workloads.
  */
 #include "bench.h"
 
@@ -62,7 +63,10 @@ int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
 
     int rc = 0;
     uint64_t start = bench_now_ns(), prev = start, last_report = start;
+    uint64_t limit = cfg->duration > 0 ? (uint64_t)(cfg->duration * 1e9) : 0;
     for (uint64_t i = 0; i < cfg->num; i++) {
+        if (limit != 0 && prev - start >= limit)
+            break;
         ssize_t n = write(fd, buf, sizeof(buf));
         if (n != (ssize_t)sizeof(buf)) {
             rc = bench_fail(msg, "syncprobe: write %s: %s", path,

@@ -27,6 +27,9 @@
  * the run's seed + i; readseq starts each worker at the first
  * key of its slice. readwhilewriting adds one writer thread that overwrites
  * random keys until the last reader finishes; only the readers are counted.
+ * With --duration the monitor raises the stop flag when the time is up and
+ * every worker ends after its current operation, so a time-boxed run
+ * reports however many operations fit.
  *
  * Timing (--histogram): a worker reads the clock once per operation and
  * records the time since the previous operation ended, which is db_bench's
@@ -36,6 +39,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +92,10 @@ struct run {
     int arrived;  /* Locked: mu. Workers waiting at the gate. */
     int gate;     /* Locked: mu. 0 closed, 1 open, -1 abort. */
     int finished; /* Locked: mu. Workers whose body has returned. */
-    /* Atomic: set when a worker fails, so the others stop early; relaxed,
-     * because it only shortens the run (results are read after join). */
+    int time_up;  /* Locked: mu. --duration ended the run. */
+    /* Atomic: set when a worker fails or --duration has passed, so the
+     * workers stop early; relaxed, because it only shortens the run
+     * (results are read after join). */
     atomic_int stop;
     /* Atomic: readers still running in readwhilewriting; the last one to
      * finish sets writer_stop. Relaxed for the same reason as stop. */
@@ -279,24 +285,44 @@ static void prepare_workers(struct run *r, struct worker *ws, int nthreads,
     }
 }
 
+static struct timespec to_timespec(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
+
 /* Waits for the workers, printing a progress line every 2 s once the run
- * has lasted 3 s. On a terminal the line is redrawn in place. */
+ * has lasted 3 s (on a terminal the line is redrawn in place), and raising
+ * the stop flag when --duration has passed. */
 static void monitor(struct run *r, struct worker *ws, int nthreads,
                     int nworkers, uint64_t t0)
 {
     int tty = isatty(STDERR_FILENO);
     int printed = 0;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    uint64_t tick = t0;
+    uint64_t end = r->cfg->duration > 0
+                       ? t0 + (uint64_t)(r->cfg->duration * 1e9)
+                       : UINT64_MAX;
     pthread_mutex_lock(&r->mu);
     while (r->finished < nworkers) {
-        deadline.tv_sec += 2;
+        tick += 2000000000u;
+        uint64_t wake = tick < end ? tick : end;
+        struct timespec deadline = to_timespec(wake);
         int rc = 0;
         while (r->finished < nworkers && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&r->cv, &r->mu, &deadline);
         if (r->finished >= nworkers)
             break;
-        double secs = (double)(bench_now_ns() - t0) / 1e9;
+        uint64_t now = bench_now_ns();
+        if (now >= end) {
+            r->time_up = 1;
+            atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
+            end = UINT64_MAX;
+            tick = now; /* the next progress line in 2 s, if any */
+            continue;
+        }
+        double secs = (double)(now - t0) / 1e9;
         if (secs < 3.0)
             continue;
         uint64_t done = 0;
@@ -313,6 +339,21 @@ static void monitor(struct run *r, struct worker *ws, int nthreads,
     pthread_mutex_unlock(&r->mu);
     if (printed && tty)
         fputc('\n', stderr);
+}
+
+/* Appends a remark to res->note, comma-separated. */
+__attribute__((format(printf, 2, 3))) static void
+add_note(struct bench_result *res, const char *fmt, ...)
+{
+    size_t at = strlen(res->note);
+    if (at > 0 && at + 2 < sizeof(res->note)) {
+        memcpy(res->note + at, ", ", 3);
+        at += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->note + at, sizeof(res->note) - at, fmt, ap);
+    va_end(ap);
 }
 
 /* Merges the readers' results into res; 0, or -1 with the first failed
@@ -342,14 +383,13 @@ static int collect(const struct run *r, const struct worker *ws, int nthreads,
         bench_hist_merge(&res->hist, &w->hist);
     }
     res->seconds = end > start ? (double)(end - start) / 1e9 : 0.0;
+    if (r->time_up)
+        add_note(res, "stopped by --duration");
     if (r->wl->body == body_readrandom)
-        snprintf(res->note, sizeof(res->note), "found %llu of %llu",
-                 (unsigned long long)found, (unsigned long long)res->ops);
-    if (nworkers > nthreads) {
-        size_t at = strlen(res->note);
-        snprintf(res->note + at, sizeof(res->note) - at, "%swriter: %llu puts",
-                 at ? ", " : "", (unsigned long long)writer_ops);
-    }
+        add_note(res, "found %llu of %llu", (unsigned long long)found,
+                 (unsigned long long)res->ops);
+    if (nworkers > nthreads)
+        add_note(res, "writer: %llu puts", (unsigned long long)writer_ops);
     return 0;
 }
 

@@ -218,6 +218,13 @@ CAIRN_EXPORT int cairn_options_set_group_limits(cairn_options *opt,
  * 1 .. 8; 1 is LevelDB's behaviour). */
 CAIRN_EXPORT int cairn_options_set_max_immutable_memtables(cairn_options *opt,
                                                            int n);
+/* Background threads: 1 (default) flushes and compacts, flushes first
+ * (a running compaction pauses between keys to flush); 2 gives flushes a
+ * thread of their own beside the compaction thread. Leveled compaction
+ * here runs one compaction at a time, so more threads would only wait:
+ * values above 2 are refused. */
+CAIRN_EXPORT int cairn_options_set_background_threads(cairn_options *opt,
+                                                      int n);
 /* Level-0 file counts at which writes are delayed once by slowdown_us
  * (default 8 files, 1000 us) and stopped until compaction catches up
  * (default 12). 1 <= slowdown <= stop <= 1000; slowdown_us <= 1 s. */

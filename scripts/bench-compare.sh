@@ -20,15 +20,15 @@
 #               about 25 MB of tables, enough for several compactions; a
 #               run shorter than a second is mostly noise), whatever the
 #               thread count;
-#   fillsync    scaled by sqrt(threads), since group commit makes
-#               many-thread sync writes much cheaper per op: the larger of
-#               BENCH_SYNC_BASE * sqrt(threads) capped at BENCH_SYNC_MAX
-#               (defaults 4000 and 20000: 4000, 8000, 16000 and 20000 for
-#               1, 4, 16 and 64 threads) and, so that a fast disk does not
-#               make these runs too short to mean anything, the first
-#               probe's rate * BENCH_SYNC_SECONDS (default 5) * sqrt(threads)
-#               capped at BENCH_SYNC_CEIL (default 200000). The sizes are
-#               fixed for the whole run and printed in the report;
+#   fillsync    time-boxed: each run stops after BENCH_SYNC_SECONDS
+#               (default 6) or BENCH_SYNC_MAX operations (default 1000000,
+#               also the key range), whichever comes first. A fixed count
+#               does not work here: this disk's sync rate swings between a
+#               few hundred and several thousand a second within minutes,
+#               so 4000 syncs take 1 s or 16 s, and a many-thread run
+#               does 10 to 30 times the one-thread rate. A fixed time gives
+#               every run the same weight and the whole script a bounded
+#               length (about 1,500 to 25,000 one-thread syncs per run);
 #   syncprobe   BENCH_SYNCPROBE_NUM appends per repetition (default 2000).
 # All engines get a 4 MiB memtable (LevelDB's default; RocksDB's own is
 # 64 MiB), Snappy, no Bloom filter, 16-byte keys and 100-byte values.
@@ -47,8 +47,7 @@
 #   BENCH_OUT             the report (default docs/performance.md; the plot
 #                         goes next to it with the extension .png)
 #   BENCH_KEEP_WORK=1     keep the raw CSV and logs (path printed)
-#   BENCH_FILLRANDOM_NUM, BENCH_SYNC_BASE, BENCH_SYNC_MAX,
-#   BENCH_SYNC_SECONDS, BENCH_SYNC_CEIL,
+#   BENCH_FILLRANDOM_NUM, BENCH_SYNC_SECONDS, BENCH_SYNC_MAX,
 #   BENCH_SYNCPROBE_NUM   the sizes above
 set -euo pipefail
 export LC_ALL=C
@@ -59,10 +58,8 @@ THREADS=${BENCH_THREADS:-"1 4 16 64"}
 ENGINES_WANTED=${BENCH_ENGINES:-"cairn leveldb rocksdb"}
 WORKLOADS=${BENCH_WORKLOADS:-"fillrandom fillsync"}
 FILLRANDOM_NUM=${BENCH_FILLRANDOM_NUM:-400000}
-SYNC_BASE=${BENCH_SYNC_BASE:-4000}
-SYNC_MAX=${BENCH_SYNC_MAX:-20000}
-SYNC_SECONDS=${BENCH_SYNC_SECONDS:-5}
-SYNC_CEIL=${BENCH_SYNC_CEIL:-200000}
+SYNC_SECONDS=${BENCH_SYNC_SECONDS:-6}
+SYNC_MAX=${BENCH_SYNC_MAX:-1000000}
 SYNCPROBE_NUM=${BENCH_SYNCPROBE_NUM:-2000}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 OUT_MD=${BENCH_OUT:-$ROOT/docs/performance.md}
@@ -110,17 +107,11 @@ trap cleanup EXIT
 RAW=$WORK/raw.csv
 LOG=$WORK/log.txt
 
-# The first probe's rate (fdatasyncs/s), 0 until it is known.
-PROBE_RATE0=0
-ops_for() { # ops_for WORKLOAD THREADS
+# The size flags of one run: size_flags WORKLOAD
+size_flags() {
     case $1 in
-    fillsync)
-        awk -v b="$SYNC_BASE" -v m="$SYNC_MAX" -v t="$2" -v r="$PROBE_RATE0" \
-            -v s="$SYNC_SECONDS" -v c="$SYNC_CEIL" 'BEGIN {
-                n = int(b * sqrt(t) + 0.5); if (n > m) n = m
-                f = int(r * s * sqrt(t) + 0.5); if (f > c) f = c
-                print (f > n ? f : n) }' ;;
-    *) echo "$FILLRANDOM_NUM" ;;
+    fillsync) echo "--num=$SYNC_MAX --duration=$SYNC_SECONDS" ;;
+    *) echo "--num=$FILLRANDOM_NUM" ;;
     esac
 }
 
@@ -147,22 +138,22 @@ n_engines=$(echo "$ENGINES" | wc -w)
 total=$((REPS * $(echo "$WORKLOADS" | wc -w) * $(echo "$THREADS" | wc -w) * n_engines))
 i=0
 failures=0
-probe 1
-[ -f "$PROBE" ] && PROBE_RATE0=$(tail -n +2 "$PROBE" | head -n 1 | cut -d, -f6)
-PROBE_RATE0=${PROBE_RATE0:-0}
 for rep in $(seq 1 "$REPS"); do
-    [ "$rep" = 1 ] || probe "$rep"
+    probe "$rep"
     for w in $WORKLOADS; do
+        sizes=$(size_flags "$w")
         for t in $THREADS; do
-            n=$(ops_for "$w" "$t")
             for e in $ENGINES; do
                 i=$((i + 1))
-                echo "== rep $rep: $e $w threads=$t num=$n" >>"$LOG"
+                echo "== rep $rep: $e $w threads=$t $sizes" >>"$LOG"
+                # $sizes is deliberately split into its flags.
+                # shellcheck disable=SC2086
                 if TMPDIR=$BENCH_DIR "$BIN" --engine="$e" --benchmarks="$w" \
-                    --threads="$t" --num="$n" --histogram \
+                    --threads="$t" $sizes --histogram \
                     --write_buffer_size=$WBS --csv="$RAW" >>"$LOG" 2>&1; then
                     rate=$(tail -n 1 "$RAW" | cut -d, -f6)
-                    say "[$i/$total] rep $rep $w $e $t threads: $rate ops/s"
+                    ops=$(tail -n 1 "$RAW" | cut -d, -f4)
+                    say "[$i/$total] rep $rep $w $e $t threads: $ops ops, $rate ops/s"
                 else
                     failures=$((failures + 1))
                     say "[$i/$total] rep $rep $w $e $t threads: FAILED (log: $LOG)"
@@ -178,11 +169,12 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 "
 
 # --- medians ----------------------------------------------------------------
-# summary.tsv: workload engine threads runs median_ops spread_pct median_p99
+# summary.tsv: workload engine threads runs median_ops/s spread_pct
+# median_p99 median_op_count
 SUMMARY=$WORK/summary.tsv
 [ -f "$RAW" ] || : >"$RAW"
 awk -F, 'NR > 1 { key = $2 "\t" $1 "\t" $3; ops[key] = ops[key] " " $6;
-                  p99[key] = p99[key] " " $9 }
+                  p99[key] = p99[key] " " $9; cnt[key] = cnt[key] " " $4 }
     function median(list,   a, n, i, j, t) {
         n = split(list, a, " ")
         for (i = 2; i <= n; i++)          # insertion sort, n is tiny
@@ -197,11 +189,13 @@ awk -F, 'NR > 1 { key = $2 "\t" $1 "\t" $3; ops[key] = ops[key] " " $6;
         return med > 0 ? 50 * (hi - lo) / med : 0
     }
     END { for (k in ops) { m = median(ops[k]); n = split(ops[k], x, " ")
-              printf "%s\t%d\t%.1f\t%.0f\t%.1f\n", k, n, m, spread(ops[k], m), median(p99[k]) } }' \
+              printf "%s\t%d\t%.1f\t%.0f\t%.1f\t%.0f\n", k, n, m, spread(ops[k], m),
+                  median(p99[k]), median(cnt[k]) } }' \
     "$RAW" | sort -t"$(printf '\t')" -k1,1 -k3,3n -k2,2 >"$SUMMARY"
 
 # Looks a value up: get WORKLOAD ENGINE THREADS COLUMN (5 ops/s, 6 spread,
-# 7 p99); prints nothing when that configuration has no successful run.
+# 7 p99, 8 operations per run); prints nothing when that configuration has
+# no successful run.
 get() { awk -F'\t' -v w="$1" -v e="$2" -v t="$3" -v c="$4" \
     '$1 == w && $2 == e && $3 == t { print $c }' "$SUMMARY"; }
 fmt_int() { if [ -n "$1" ]; then printf '%.0f' "$1"; else printf 'n/a'; fi; }
@@ -299,10 +293,10 @@ being reworked, so its numbers are preliminary.
   half (db_bench's convention). Every engine gets a 4 MiB memtable, Snappy
   and no Bloom filter; everything else is each library's default.
 - **fillrandom**: $FILLRANDOM_NUM random puts in total, split evenly over the
-  threads, no sync. **fillsync**: the same with every put synced
-  ($(for t in $THREADS; do printf '%s ops with %s thread(s), ' "$(ops_for fillsync "$t")" "$t"; done | sed 's/, $//');
-  sized from the first syncprobe so that each run lasts a few seconds, see
-  the script).
+  threads, no sync. **fillsync**: random puts, every one synced, for
+  $SYNC_SECONDS s per run (\`--duration\`; the disk's rate swings too much
+  for a fixed count, see the script). The median number of synced puts a
+  run completed is in the table.
   \`--num\` is the total over all threads, not per thread as in db_bench, and
   fillsync uses it directly (db_bench runs num/1000 sync writes).
 - Threads start together; the time runs from their common start to the
@@ -349,6 +343,20 @@ for w in $WORKLOADS; do
         printf '\n'
     done
     printf '\n'
+    case $(size_flags "$w") in
+    *--duration*)
+        printf 'Operations a %s s run completed (median):\n\n| threads |' "$SYNC_SECONDS"
+        for e in $ENGINES; do printf ' %s |' "$e"; done
+        printf '\n|---:|'
+        for e in $ENGINES; do printf -- '---:|'; done
+        printf '\n'
+        for t in $THREADS; do
+            printf '| %s |' "$t"
+            for e in $ENGINES; do printf ' %s |' "$(fmt_int "$(get "$w" "$e" "$t" 8)")"; done
+            printf '\n'
+        done
+        printf '\n' ;;
+    esac
 done
 cat <<EOF
 ## Plot

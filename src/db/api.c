@@ -60,6 +60,7 @@ cairn_options *cairn_options_create(void)
     o->max_open_files = 1000;
     o->cache = NULL;
     o->max_immutable_memtables = 2;
+    o->background_threads = 1;
     o->commit_policy = CAIRN_COMMIT_LEADER;
     o->commit_wait_us = 100;
     o->commit_wait_bytes = 64u << 10;
@@ -260,6 +261,16 @@ int cairn_options_set_max_immutable_memtables(cairn_options *opt, int n)
                           "max_immutable_memtables %d outside [1, %d]", n,
                           CAIRN__MAX_IMM);
     opt->max_immutable_memtables = n;
+    return 0;
+}
+
+int cairn_options_set_background_threads(cairn_options *opt, int n)
+{
+    CHECK_HANDLE(opt, "options");
+    if (n < 1 || n > 2)
+        return cairn__err(CAIRN_INVALID, "background_threads %d outside [1, 2]",
+                          n);
+    opt->background_threads = n;
     return 0;
 }
 

@@ -185,12 +185,17 @@ static int make_input_iter(compact_state *cs, cairn__iter **out)
 /* Gives a waiting flush the thread between two keys. */
 static int flush_if_needed(cairn_db *db)
 {
-    if (!atomic_load_explicit(&db->has_imm, memory_order_relaxed))
+    /* With a flush thread of its own, flushes never wait for us. */
+    if (db->opt.background_threads >= 2 ||
+        !atomic_load_explicit(&db->has_imm, memory_order_relaxed))
         return 0;
     cairn__mutex_lock(&db->mu);
     int rc = 0;
-    if (db->nimm > 0 && db->bg_error == 0 && !db->shutting_down) {
+    if (db->nimm > 0 && db->bg_error == 0 && !db->shutting_down &&
+        !db->flushing) {
+        db->flushing = 1;
         rc = cairn__db_flush_oldest(db);
+        db->flushing = 0;
         if (rc != 0)
             cairn__db_set_bg_error(db, rc);
         cairn__cond_broadcast(&db->bg_cv);
@@ -328,7 +333,7 @@ static int do_compaction(cairn_db *db, cairn__compaction *c)
          * even if this call fails (say, its sync does), so a failure must
          * not delete them: a reopen may need them. */
         edit_written = 1;
-        rc = cairn__vset_log_and_apply(db->vs, &c->edit, &db->mu);
+        rc = cairn__db_log_and_apply(db, &c->edit);
     }
     if (rc == 0)
         cairn__db_version_installed(db);
@@ -362,7 +367,7 @@ static int trivial_move(cairn_db *db, cairn__compaction *c)
                                   f->file_size, cairn__buf_slice(&f->smallest),
                                   cairn__buf_slice(&f->largest));
     if (rc == 0)
-        rc = cairn__vset_log_and_apply(db->vs, &c->edit, &db->mu);
+        rc = cairn__db_log_and_apply(db, &c->edit);
     if (rc == 0)
         cairn__db_version_installed(db);
     cairn__infolog_printf(db->info, "Moved #%llu to level-%d %llu bytes: %s",
@@ -426,7 +431,9 @@ int cairn__db_bg_compact_step(cairn_db *db)
     cairn__mutex_assert_held(&db->mu);
     int rc = 0;
     if (db->manual != NULL && !db->manual->done) {
+        db->compacting = 1;
         rc = manual_step(db);
+        db->compacting = 0;
         if (rc != 0 && !db->shutting_down)
             cairn__db_set_bg_error(db, rc);
         else
@@ -440,10 +447,12 @@ int cairn__db_bg_compact_step(cairn_db *db)
     if (rc == 0 && c == NULL)
         return 0;
     if (rc == 0) {
+        db->compacting = 1;
         if (cairn__compaction_is_trivial_move(c))
             rc = trivial_move(db, c);
         else
             rc = do_compaction(db, c);
+        db->compacting = 0;
         cairn__compaction_free(c);
     }
     if (rc != 0 && !db->shutting_down)

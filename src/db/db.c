@@ -94,7 +94,9 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
         cairn__memtable_memory_usage(db->mem) <= db->opt.write_buffer_size)
         return 0;
     cairn__mutex_lock(&db->mu);
-    int rc = cairn__db_write_level0_table(db, db->mem, edit, NULL);
+    uint64_t number;
+    /* The table stays in pending_outputs until open applies the edit. */
+    int rc = cairn__db_write_level0_table(db, db->mem, edit, NULL, &number);
     cairn__mutex_unlock(&db->mu);
     if (rc != 0)
         return rc;
@@ -480,7 +482,8 @@ static int open_locked(cairn_db *db)
         cairn__edit_set_log_number(&e, db->logfile_number);
         cairn__edit_set_prev_log_number(&e, 0);
         cairn__mutex_lock(&db->mu);
-        rc = cairn__vset_log_and_apply(db->vs, &e, &db->mu);
+        rc = cairn__db_log_and_apply(db, &e);
+        db->npending = 0; /* recovery's tables are named now, or garbage */
         if (rc == 0) {
             cairn__db_version_installed(db);
             cairn__db_remove_obsolete_files(db);

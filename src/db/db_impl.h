@@ -55,6 +55,7 @@ struct cairn_options {
     int max_open_files;
     cairn_cache *cache; /* NULL: a private 8 MiB cache */
     int max_immutable_memtables;
+    int background_threads; /* 1 or 2 */
     /* The write path (write.c). */
     int commit_policy; /* CAIRN_COMMIT_LEADER / _BATCH_WAIT */
     uint64_t commit_wait_us;
@@ -144,7 +145,15 @@ struct cairn_db {
     /* Background work: one thread flushes immutable memtables (and, with
      * compaction, compacts). bg_cv is signalled when work is queued and
      * broadcast when work finishes or an error is recorded. */
-    cairn__thread *bg_thread; /* Immutable after open */
+    cairn__thread *bg_thread;  /* Immutable after open: flushes (+ compacts) */
+    cairn__thread *bg_thread2; /* Immutable after open: compacts, or NULL */
+    struct bg_role {
+        cairn_db *db;
+        int flush, compact;
+    } bg_roles[2];     /* Immutable after open */
+    int flushing;      /* Locked: mu; a flush is running */
+    int compacting;    /* Locked: mu; a compaction is running */
+    int manifest_busy; /* Locked: mu; a MANIFEST edit is being written */
     cairn__cond bg_cv;
     int shutting_down;           /* Locked: mu */
     uint64_t *pending_outputs;   /* Locked: mu; tables being written */
@@ -256,13 +265,18 @@ int cairn__db_flush_oldest(cairn_db *db) CAIRN_WUR;
 /* flush.c */
 /* Writes mem as a table and records it in edit (at level 0 when base is
  * NULL, else where LevelDB would place it against base). mu held; released
- * while the table is built. An empty memtable adds nothing. */
+ * while the table is built. An empty memtable adds nothing. On success
+ * *number_out is the table's number (0 if none), which stays in
+ * pending_outputs until the caller removes it after applying edit. */
 int cairn__db_write_level0_table(cairn_db *db, cairn__memtable *mem,
-                                 cairn__edit *edit,
-                                 cairn__version *base) CAIRN_WUR;
+                                 cairn__edit *edit, cairn__version *base,
+                                 uint64_t *number_out) CAIRN_WUR;
 int cairn__db_bg_start(cairn_db *db) CAIRN_WUR;
-/* Stops the background thread after its current work; mu not held. */
+/* Stops the background threads after their current work; mu not held. */
 void cairn__db_bg_stop(cairn_db *db);
+/* Appends an edit to the MANIFEST and installs it, one at a time across
+ * threads (mu held; released while the MANIFEST is written). */
+int cairn__db_log_and_apply(cairn_db *db, cairn__edit *edit) CAIRN_WUR;
 
 /* api.c: every public call on a handle is bracketed by enter (CAIRN_OK,
  * or the code to return at once) and leave (which records rc's message in

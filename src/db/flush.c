@@ -132,8 +132,10 @@ out:
 }
 
 int cairn__db_write_level0_table(cairn_db *db, cairn__memtable *mem,
-                                 cairn__edit *edit, cairn__version *base)
+                                 cairn__edit *edit, cairn__version *base,
+                                 uint64_t *number_out)
 {
+    *number_out = 0;
     cairn__mutex_assert_held(&db->mu);
     uint64_t number = cairn__vset_new_file_number(db->vs);
     CAIRN_TRY(cairn__db_pending_add(db, number));
@@ -149,7 +151,13 @@ int cairn__db_write_level0_table(cairn_db *db, cairn__memtable *mem,
     cairn__infolog_printf(db->info, "Level-0 table #%llu: %llu bytes %s",
                           (unsigned long long)number, (unsigned long long)size,
                           rc ? "FAILED" : "OK");
-    cairn__db_pending_remove(db, number);
+    /* The number stays pending until the edit naming the table is
+     * applied (the caller removes it): in between, another thread's
+     * obsolete-file sweep must not take the table for garbage. */
+    if (rc != 0)
+        cairn__db_pending_remove(db, number);
+    else
+        *number_out = number;
     if (rc == 0) {
         db->stats[0].bytes_written += size;
         db->bytes_user += size;
@@ -177,7 +185,13 @@ int cairn__db_flush_oldest(cairn_db *db)
     cairn__memtable *mem = db->imm[0];
     cairn__edit edit;
     cairn__edit_init(&edit);
-    int rc = cairn__db_write_level0_table(db, mem, &edit, db->vs->current);
+    /* While a compaction runs, its outputs may land anywhere in its key
+     * range at the next level, including gaps between its inputs; a table
+     * pushed below level 0 there could overlap them. So flushes that
+     * overlap a running compaction go to level 0 only. */
+    uint64_t number = 0;
+    int rc = cairn__db_write_level0_table(
+        db, mem, &edit, db->compacting ? NULL : db->vs->current, &number);
     if (rc == 0 && db->shutting_down) {
         /* The table is written but not recorded; the logs still hold the
          * data, so dropping the edit loses nothing. */
@@ -191,10 +205,10 @@ int cairn__db_flush_oldest(cairn_db *db)
         uint64_t next_log = db->nimm > 1 ? db->imm_log[1] : db->mem_log;
         cairn__edit_set_log_number(&edit, next_log);
         cairn__edit_set_prev_log_number(&edit, 0);
-        rc = cairn__vset_log_and_apply(db->vs, &edit, &db->mu);
-        if (rc == 0)
-            cairn__db_version_installed(db);
+        rc = cairn__db_log_and_apply(db, &edit);
     }
+    if (number != 0)
+        cairn__db_pending_remove(db, number);
     cairn__edit_fini(&edit);
     if (rc != 0)
         return rc;
@@ -210,20 +224,30 @@ int cairn__db_flush_oldest(cairn_db *db)
     return 0;
 }
 
+/* The background threads. With one (the default), it flushes and
+ * compacts, flushes first. With two, one only flushes and the other only
+ * compacts, so a long compaction never delays a flush even between keys;
+ * their MANIFEST edits are serialised by cairn__db_log_and_apply. */
+typedef struct bg_role bg_role;
+
 static void *bg_main(void *arg)
 {
-    cairn_db *db = arg;
+    bg_role *role = arg;
+    cairn_db *db = role->db;
     cairn__mutex_lock(&db->mu);
     while (!db->shutting_down) {
-        if (db->nimm > 0 && db->bg_error == 0) {
+        if (role->flush && db->nimm > 0 && db->bg_error == 0 && !db->flushing) {
             /* Flushes come first: writers may be waiting for room. */
+            db->flushing = 1;
             int rc = cairn__db_flush_oldest(db);
+            db->flushing = 0;
             if (rc != 0 && !db->shutting_down)
                 cairn__db_set_bg_error(db, rc);
             cairn__cond_broadcast(&db->bg_cv);
             continue;
         }
-        if (db->bg_error == 0 && cairn__db_bg_compact_step(db)) {
+        if (role->compact && db->bg_error == 0 &&
+            cairn__db_bg_compact_step(db)) {
             cairn__cond_broadcast(&db->bg_cv);
             continue;
         }
@@ -236,17 +260,52 @@ static void *bg_main(void *arg)
 
 int cairn__db_bg_start(cairn_db *db)
 {
-    return db->env->ops->thread_start(db->env, bg_main, db, &db->bg_thread);
+    int two = db->opt.background_threads >= 2;
+    db->bg_roles[0].db = db;
+    db->bg_roles[0].flush = 1;
+    db->bg_roles[0].compact = !two;
+    CAIRN_TRY(db->env->ops->thread_start(db->env, bg_main, &db->bg_roles[0],
+                                         &db->bg_thread));
+    if (two) {
+        db->bg_roles[1].db = db;
+        db->bg_roles[1].flush = 0;
+        db->bg_roles[1].compact = 1;
+        int rc = db->env->ops->thread_start(db->env, bg_main, &db->bg_roles[1],
+                                            &db->bg_thread2);
+        if (rc != 0) {
+            cairn__db_bg_stop(db);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 void cairn__db_bg_stop(cairn_db *db)
 {
-    if (db->bg_thread == NULL)
+    if (db->bg_thread == NULL && db->bg_thread2 == NULL)
         return;
     cairn__mutex_lock(&db->mu);
     db->shutting_down = 1;
     cairn__cond_broadcast(&db->bg_cv);
     cairn__mutex_unlock(&db->mu);
-    (void)db->env->ops->thread_join(db->env, db->bg_thread);
+    if (db->bg_thread != NULL)
+        (void)db->env->ops->thread_join(db->env, db->bg_thread);
+    if (db->bg_thread2 != NULL)
+        (void)db->env->ops->thread_join(db->env, db->bg_thread2);
     db->bg_thread = NULL;
+    db->bg_thread2 = NULL;
+}
+
+int cairn__db_log_and_apply(cairn_db *db, cairn__edit *edit)
+{
+    cairn__mutex_assert_held(&db->mu);
+    while (db->manifest_busy)
+        cairn__cond_wait(&db->bg_cv, &db->mu);
+    db->manifest_busy = 1;
+    int rc = cairn__vset_log_and_apply(db->vs, edit, &db->mu);
+    db->manifest_busy = 0;
+    cairn__cond_broadcast(&db->bg_cv);
+    if (rc == 0)
+        cairn__db_version_installed(db);
+    return rc;
 }

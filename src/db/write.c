@@ -312,7 +312,9 @@ static int make_room(cairn_db *db, cairn__writer *w, int force)
             return 0;
         } else if (db->nimm >= db->opt.max_immutable_memtables) {
             stall = CAIRN__STALL_IMM_FULL;
-        } else if (l0 >= (size_t)db->opt.l0_stop_trigger) {
+        } else if (l0 + (size_t)db->nimm >= (size_t)db->opt.l0_stop_trigger) {
+            /* Queued memtables each become a level-0 file, so they count
+             * (with LevelDB's single slot this is its own rule). */
             stall = CAIRN__STALL_L0_STOP;
         } else {
             CAIRN_TRY(switch_memtable(db));
