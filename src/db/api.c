@@ -592,6 +592,11 @@ int cairn_db_get(cairn_db *db, const cairn_readoptions *ro, const void *key,
     if ((rc = check_bytes(key, keylen, CAIRN_MAX_KEY_SIZE, "key", __func__)) !=
         0)
         return cairn__api_leave(db, rc);
+    if (ro != NULL && ro->snapshot != NULL && ro->snapshot->db != db)
+        return cairn__api_leave(
+            db,
+            cairn__err(CAIRN_INVALID,
+                       "cairn_db_get: snapshot belongs to another database"));
     cairn__buf val = CAIRN__BUF_INIT;
     rc = cairn__db_get(db, ro, cairn__slice_make(key, keylen), &val);
     if (rc == 0) {

@@ -91,7 +91,13 @@ int cairn_db_compact_range(cairn_db *db, const void *start, size_t start_len,
     if ((start != NULL && start_len > CAIRN_MAX_KEY_SIZE) ||
         (limit != NULL && limit_len > CAIRN_MAX_KEY_SIZE))
         return cairn__api_leave(
-            db, cairn__err(CAIRN_INVALID, "compact_range: key too long"));
+            db, cairn__err(CAIRN_INVALID,
+                           "compact_range: key of %zu bytes exceeds the "
+                           "maximum %u",
+                           start != NULL && start_len > CAIRN_MAX_KEY_SIZE
+                               ? start_len
+                               : limit_len,
+                           CAIRN_MAX_KEY_SIZE));
     cairn__slice b = cairn__slice_make(start, start ? start_len : 0);
     cairn__slice e = cairn__slice_make(limit, limit ? limit_len : 0);
     const cairn__slice *bp = start ? &b : NULL;

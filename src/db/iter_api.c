@@ -175,8 +175,9 @@ void cairn_iter_seek_last(cairn_iter *it)
 
 void cairn_iter_seek(cairn_iter *it, const void *key, size_t keylen)
 {
-    if (it == NULL || (key == NULL && keylen != 0))
-        return;
+    if (it == NULL || (key == NULL && keylen != 0) ||
+        keylen > CAIRN_MAX_KEY_SIZE)
+        return; /* refused: no key can be read from these arguments */
     cairn__iter_seek(it->it, cairn__slice_make(key, keylen));
 }
 

@@ -53,10 +53,12 @@ static int property(cairn_db *db, const char *name, cairn__buf *out)
     cairn__version *v = db->vs->current;
     if (strncmp(name, "num-files-at-level", 18) == 0) {
         const char *p = name + 18;
-        char *end;
-        long level = strtol(p, &end, 10);
-        if (*p == '\0' || *end != '\0' || level < 0 ||
-            level >= CAIRN__NUM_LEVELS)
+        /* Exactly one decimal digit naming a level: no sign, spaces or
+         * leading zeros. */
+        if (p[0] < '0' || p[0] > '9' || p[1] != '\0')
+            return 0;
+        long level = p[0] - '0';
+        if (level >= CAIRN__NUM_LEVELS)
             return 0;
         (void)appendf(out, "%zu", v->nfiles[level]);
         return 1;
@@ -162,7 +164,10 @@ int cairn_db_approximate_sizes(cairn_db *db, int n, const void *const *start,
         (n > 0 && (start == NULL || start_len == NULL || limit == NULL ||
                    limit_len == NULL || sizes == NULL)))
         return cairn__api_leave(
-            db, cairn__err(CAIRN_INVALID, "approximate_sizes: bad arguments"));
+            db, cairn__err(CAIRN_INVALID,
+                           "approximate_sizes: bad arguments (n = %d, or a "
+                           "NULL array)",
+                           n));
     for (int i = 0; i < n; i++)
         if ((start[i] == NULL && start_len[i] != 0) ||
             (limit[i] == NULL && limit_len[i] != 0) ||
