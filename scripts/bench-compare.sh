@@ -288,7 +288,8 @@ being reworked, so its numbers are preliminary.
 ## Method
 
 - One process per run (\`cairn_bench --engine=E --benchmarks=W --threads=T
-  --num=N --histogram --write_buffer_size=$WBS\`), each on a fresh database.
+  --num=N [--duration=S] --histogram --write_buffer_size=$WBS\`), each on a
+  fresh database.
 - Keys are 16 bytes (\`%016d\`), values 100 bytes that compress to about
   half (db_bench's convention). Every engine gets a 4 MiB memtable, Snappy
   and no Bloom filter; everything else is each library's default.
@@ -296,9 +297,8 @@ being reworked, so its numbers are preliminary.
   threads, no sync. **fillsync**: random puts, every one synced, for
   $SYNC_SECONDS s per run (\`--duration\`; the disk's rate swings too much
   for a fixed count, see the script). The median number of synced puts a
-  run completed is in the table.
-  \`--num\` is the total over all threads, not per thread as in db_bench, and
-  fillsync uses it directly (db_bench runs num/1000 sync writes).
+  run completed is in the table. (In cairn_bench \`--num\` is the total
+  over all threads, not per thread as in db_bench.)
 - Threads start together; the time runs from their common start to the
   last thread's end. Latencies are per operation, merged over threads.
 - Each configuration ran $REPS times, interleaved with the other engines
@@ -362,7 +362,8 @@ cat <<EOF
 ## Plot
 
 Operations per second against threads (log scales), one line per engine;
-the dashed line on the fillsync panel is the disk's median syncprobe rate.
+the dashed line on the fillsync panel is the disk's median syncprobe rate
+(one thread cannot sync faster than the disk; many can share syncs).
 $PLOT_NOTE
 
 ![ops/s against threads]($(basename "$OUT_PNG"))

@@ -184,6 +184,7 @@ struct cairn_db {
     size_t wq_bytes;        /* Locked: wq_mu; bytes of queued batches */
     size_t wq_count;        /* Locked: wq_mu; writers queued */
     int bw_waiting;         /* Locked: wq_mu; a leader holds its group open */
+    int wq_stalled; /* Locked: wq_mu; the leader is stalled (no_slowdown) */
     _Atomic uint32_t
         bw_word; /* Atomic: futex the batch-wait leader sleeps on */
     atomic_int active_writers; /* Atomic: threads inside cairn__db_write */

@@ -169,6 +169,7 @@ static void unlink_after(cairn_db *db, cairn__writer *prev, cairn__writer *w)
 static void refuse_no_slowdown(cairn_db *db)
 {
     cairn__mutex_lock(&db->wq_mu);
+    db->wq_stalled = 1; /* later no_slowdown arrivals are refused at once */
     cairn__writer *prev = db->wq_head;
     while (prev != NULL && prev->next != NULL) {
         cairn__writer *w = prev->next;
@@ -292,11 +293,28 @@ static void stall_wait(cairn_db *db, int kind)
     cairn__stat_add(&db->wstats->stall_ns[kind], cairn__mono_ns() - t0);
 }
 
+static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
+                            int *refused);
+
 static int make_room(cairn_db *db, cairn__writer *w, int force)
+{
+    int refused = 0;
+    int rc = make_room_locked(db, w, force, &refused);
+    if (refused) {
+        cairn__mutex_lock(&db->wq_mu);
+        db->wq_stalled = 0;
+        cairn__mutex_unlock(&db->wq_mu);
+    }
+    return rc;
+}
+
+static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
+                            int *refusedp)
 {
     cairn__mutex_assert_held(&db->mu);
     int allow_delay = !force;
     int refused = 0;
+    *refusedp = 0;
     for (;;) {
         size_t l0 = cairn__vset_num_files(db->vs, 0);
         if (db->bg_error != 0) {
@@ -330,6 +348,7 @@ static int make_room(cairn_db *db, cairn__writer *w, int force)
             refuse_no_slowdown(db);
             cairn__mutex_lock(&db->mu);
             refused = 1;
+            *refusedp = 1;
         }
         cairn__stat_add(&db->wstats->stalls[stall], 1);
         if (stall == CAIRN__STALL_DELAY) {
@@ -481,7 +500,7 @@ static void gather_for_sync(cairn_db *db)
  * one covering everything the sync leaders have appended so far. Only
  * here and in switch_memtable is the log synced concurrently with
  * appends; a failed sync is sticky. No lock held on entry. */
-static int wait_durable(cairn_db *db, uint64_t log, uint64_t end)
+static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
 {
     int rc = 0;
     cairn__mutex_lock(&db->sync_mu);
@@ -490,7 +509,9 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end)
         db->appended_log = log;
         db->appended_off = end;
     }
-    db->durable_waiters++;
+    /* The whole group waits on this sync: its followers are active
+     * writers too, for the gathering rule. */
+    db->durable_waiters += nwriters;
     if (db->sync_gathering)
         cairn__cond_broadcast(&db->sync_cv);
     for (;;) {
@@ -544,7 +565,7 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end)
         }
         cairn__cond_broadcast(&db->sync_cv);
     }
-    db->durable_waiters--;
+    db->durable_waiters -= nwriters;
     cairn__mutex_unlock(&db->sync_mu);
     if (rc != 0) {
         /* What the log holds past the last good sync is unknown: stop all
@@ -672,6 +693,17 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     if (counted)
         atomic_fetch_add_explicit(&db->active_writers, 1, memory_order_relaxed);
     cairn__mutex_lock(&db->wq_mu);
+    if (w.no_slowdown && db->wq_stalled) {
+        /* The leader is stalled: joining the queue would stall too. */
+        cairn__mutex_unlock(&db->wq_mu);
+        if (counted)
+            atomic_fetch_sub_explicit(&db->active_writers, 1,
+                                      memory_order_relaxed);
+        cairn__stat_add(&db->wstats->busy, 1);
+        return cairn__err(CAIRN_BUSY,
+                          "write would stall (a stall is in progress) and "
+                          "no_slowdown is set");
+    }
     if (db->wq_tail != NULL)
         db->wq_tail->next = &w;
     else
@@ -681,8 +713,11 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     db->wq_count++;
     int leader = db->wq_head == &w;
     if (!leader && db->bw_waiting &&
-        db->wq_bytes >= db->opt.commit_wait_bytes) {
-        /* The batch-wait leader's byte limit is reached: release it now. */
+        (db->wq_bytes >= db->opt.commit_wait_bytes ||
+         db->wq_count >= (size_t)atomic_load_explicit(&db->active_writers,
+                                                      memory_order_relaxed))) {
+        /* The batch-wait leader's byte limit is reached, or everyone
+         * writing has queued: release it now. */
         atomic_fetch_add_explicit(&db->bw_word, 1, memory_order_release);
         cairn__futex_wake(&db->bw_word, 1);
     }
@@ -692,7 +727,9 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         /* Committed (or refused) by a leader: pass the wake-up on. */
         int rc = w.status;
         release_follower(&w);
-        atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
+        if (counted)
+            atomic_fetch_sub_explicit(&db->active_writers, 1,
+                                      memory_order_relaxed);
         if (rc != 0)
             cairn__errmsg_restore(w.msg);
         record_latency(db, t0);
@@ -743,7 +780,7 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     /* A sync group is made durable now, while the next group appends;
      * nobody in this group is acknowledged before that. */
     if (rc == 0 && durable_end != 0) {
-        rc = wait_durable(db, durable_log, durable_end);
+        rc = wait_durable(db, durable_log, durable_end, (int)nwriters);
         if (rc != 0)
             snprintf(w.msg, sizeof w.msg, "%s", cairn__errmsg_get());
     }

@@ -1,0 +1,864 @@
+/*
+ * test_group_commit.c: the write path's grouping rules, pinned one by one
+ * (src/db/write.c, "Group rules"), and no_slowdown.
+ *
+ * How a group is observed: each group is exactly one log record, a
+ * WriteBatch whose header holds the group's first sequence and its entry
+ * count. The database runs on a gate env (below) over a memory env. Its
+ * gate makes the flush that ends a log record block until the test lets it
+ * through (log_writer.c appends every fragment of a record and then
+ * flushes once, so one flush is one record). Writer A starts a write and
+ * blocks at the gate: it leads and is inside its append. The test then
+ * starts writers B, C, ... one at a time, each only after the previous one
+ * is linked into the write queue (db->wq_count, read under db->wq_mu, so
+ * there is no sleeping and guessing), and opens the gate. Every writer
+ * uses a batch with its own keys, so reading the log's records back tells
+ * exactly which batches were merged, in which order, with which
+ * sequences.
+ *
+ * Every test arms the watchdog: a write path that loses a wake-up hangs
+ * instead of failing, and the watchdog turns that into a failure.
+ */
+/* Engine headers before cmocka.h, whose skip() macro would clash. */
+#include "cairn.h"
+#include "db/batch.h"
+#include "db/db_impl.h"
+#include "env/env.h"
+#include "wal/log.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------------- */
+/* The gate env                                                            */
+
+typedef struct gate_env {
+    cairn_env env;    /* first: what the database is given */
+    cairn_env *inner; /* the memory env, owned */
+    const cairn__file_ops *log_ops;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* broadcast on every change below */
+    /* Locked: mu. Log flushes are numbered from 0 in the order they reach
+     * the gate; flush number n waits while n >= limit. */
+    uint64_t tickets, limit;
+    int blocked;      /* Locked: mu; threads waiting at the gate */
+    atomic_int syncs; /* Atomic: sync and sync_flushed calls on logs */
+} gate_env;
+
+typedef struct gate_file {
+    cairn__file base;
+    gate_env *g;
+    cairn__file *inner;
+} gate_file;
+
+static void gate_pass(gate_env *g)
+{
+    pthread_mutex_lock(&g->mu);
+    uint64_t me = g->tickets++;
+    g->blocked++;
+    pthread_cond_broadcast(&g->cv);
+    while (me >= g->limit)
+        pthread_cond_wait(&g->cv, &g->mu);
+    g->blocked--;
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Makes the next log flush and every later one block. */
+static void gate_close(gate_env *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->limit = g->tickets;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_open(gate_env *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->limit = UINT64_MAX;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_wait_blocked(gate_env *g, int n)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->blocked < n)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+#define GF(f) (((gate_file *)(f))->inner)
+
+static int f_pread(cairn__file *f, uint64_t off, size_t n, char *buf,
+                   size_t *got)
+{
+    return cairn__file_pread(GF(f), off, n, buf, got);
+}
+static int f_read(cairn__file *f, size_t n, char *buf, size_t *got)
+{
+    return cairn__file_read(GF(f), n, buf, got);
+}
+static int f_skip(cairn__file *f, uint64_t n)
+{
+    return cairn__file_skip(GF(f), n);
+}
+static int f_append(cairn__file *f, const char *data, size_t n)
+{
+    return cairn__file_append(GF(f), data, n);
+}
+static int f_flush(cairn__file *f)
+{
+    return cairn__file_flush(GF(f));
+}
+static int f_sync(cairn__file *f)
+{
+    return cairn__file_sync(GF(f));
+}
+static int f_size(cairn__file *f, uint64_t *size)
+{
+    return cairn__file_size(GF(f), size);
+}
+static int f_close(cairn__file *f)
+{
+    int rc = cairn__file_close(GF(f));
+    free(f);
+    return rc;
+}
+static int log_flush(cairn__file *f)
+{
+    gate_pass(((gate_file *)f)->g);
+    return cairn__file_flush(GF(f));
+}
+static int log_sync(cairn__file *f)
+{
+    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
+    return cairn__file_sync(GF(f));
+}
+/* The memory env keeps no user-space buffer, so everything flushed is
+ * already as durable as it gets: nothing to do but count. */
+static int log_sync_flushed(cairn__file *f)
+{
+    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
+    return 0;
+}
+
+static const cairn__file_ops plain_ops = {
+    f_pread, f_read, f_skip, f_append, f_flush, f_sync, f_size, f_close, NULL,
+};
+/* Log files without sync_flushed: the leader syncs inside its group. */
+static const cairn__file_ops log_ops_nopipe = {
+    f_pread,  f_read, f_skip,  f_append, log_flush,
+    log_sync, f_size, f_close, NULL,
+};
+/* Log files with sync_flushed: the sync is pipelined (wait_durable). */
+static const cairn__file_ops log_ops_pipe = {
+    f_pread,  f_read, f_skip,  f_append,         log_flush,
+    log_sync, f_size, f_close, log_sync_flushed,
+};
+
+static int is_log(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && strcmp(path + n - 4, ".log") == 0;
+}
+
+static int wrap(gate_env *g, int rc, cairn__file *inner, const char *path,
+                int written, cairn__file **out)
+{
+    *out = NULL;
+    if (rc != 0)
+        return rc;
+    gate_file *gf = malloc(sizeof *gf);
+    if (gf == NULL) {
+        (void)cairn__file_close(inner);
+        return CAIRN_NOMEM;
+    }
+    gf->base.ops = written && is_log(path) ? g->log_ops : &plain_ops;
+    gf->g = g;
+    gf->inner = inner;
+    *out = &gf->base;
+    return 0;
+}
+
+#define GE(env) ((gate_env *)(env))
+#define IN(env) (GE(env)->inner)
+
+static int e_open_read(cairn_env *env, const char *path, cairn__file **out)
+{
+    cairn__file *f = NULL;
+    int rc = IN(env)->ops->open_read(IN(env), path, &f);
+    return wrap(GE(env), rc, f, path, 0, out);
+}
+static int e_open_write(cairn_env *env, const char *path, cairn__file **out)
+{
+    cairn__file *f = NULL;
+    int rc = IN(env)->ops->open_write(IN(env), path, &f);
+    return wrap(GE(env), rc, f, path, 1, out);
+}
+static int e_open_append(cairn_env *env, const char *path, cairn__file **out)
+{
+    cairn__file *f = NULL;
+    int rc = IN(env)->ops->open_append(IN(env), path, &f);
+    return wrap(GE(env), rc, f, path, 1, out);
+}
+static int e_exists(cairn_env *env, const char *path)
+{
+    return IN(env)->ops->exists(IN(env), path);
+}
+static int e_list(cairn_env *env, const char *dir, cairn__strlist *out)
+{
+    return IN(env)->ops->list(IN(env), dir, out);
+}
+static int e_remove(cairn_env *env, const char *path)
+{
+    return IN(env)->ops->remove(IN(env), path);
+}
+static int e_mkdir(cairn_env *env, const char *path)
+{
+    return IN(env)->ops->mkdir(IN(env), path);
+}
+static int e_rmdir(cairn_env *env, const char *path)
+{
+    return IN(env)->ops->rmdir(IN(env), path);
+}
+static int e_file_size(cairn_env *env, const char *path, uint64_t *size)
+{
+    return IN(env)->ops->file_size(IN(env), path, size);
+}
+static int e_rename(cairn_env *env, const char *from, const char *to)
+{
+    return IN(env)->ops->rename(IN(env), from, to);
+}
+static int e_sync_dir(cairn_env *env, const char *dir)
+{
+    return IN(env)->ops->sync_dir(IN(env), dir);
+}
+static int e_lock(cairn_env *env, const char *path, cairn__filelock **out)
+{
+    return IN(env)->ops->lock(IN(env), path, out);
+}
+static int e_unlock(cairn_env *env, cairn__filelock *lock)
+{
+    return IN(env)->ops->unlock(IN(env), lock);
+}
+static uint64_t e_now_micros(cairn_env *env)
+{
+    return IN(env)->ops->now_micros(IN(env));
+}
+static uint64_t e_now_nanos(cairn_env *env)
+{
+    return IN(env)->ops->now_nanos(IN(env));
+}
+static void e_sleep_micros(cairn_env *env, uint64_t us)
+{
+    IN(env)->ops->sleep_micros(IN(env), us);
+}
+static int e_thread_start(cairn_env *env, void *(*fn)(void *), void *arg,
+                          cairn__thread **out)
+{
+    return IN(env)->ops->thread_start(IN(env), fn, arg, out);
+}
+static int e_thread_join(cairn_env *env, cairn__thread *t)
+{
+    return IN(env)->ops->thread_join(IN(env), t);
+}
+
+static const cairn__env_ops gate_env_ops = {
+    .name = "gate",
+    .open_read = e_open_read,
+    .open_write = e_open_write,
+    .open_append = e_open_append,
+    .exists = e_exists,
+    .list = e_list,
+    .remove = e_remove,
+    .mkdir = e_mkdir,
+    .rmdir = e_rmdir,
+    .file_size = e_file_size,
+    .rename = e_rename,
+    .sync_dir = e_sync_dir,
+    .lock = e_lock,
+    .unlock = e_unlock,
+    .now_micros = e_now_micros,
+    .now_nanos = e_now_nanos,
+    .sleep_micros = e_sleep_micros,
+    .thread_start = e_thread_start,
+    .thread_join = e_thread_join,
+    .destroy = NULL, /* freed by gate_env_destroy */
+};
+
+static gate_env *gate_env_create(int pipelined)
+{
+    gate_env *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    g->env.ops = &gate_env_ops;
+    g->inner = cairn_env_mem_create();
+    assert_non_null(g->inner);
+    g->log_ops = pipelined ? &log_ops_pipe : &log_ops_nopipe;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->limit = UINT64_MAX;
+    return g;
+}
+
+static void gate_env_destroy(gate_env *g)
+{
+    cairn_env_destroy(g->inner);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Databases, writers and the log read back                                */
+
+#define DBNAME "/db"
+
+static cairn_db *open_db(gate_env *g, cairn_options *opt)
+{
+    assert_int_equal(cairn_options_set_create_if_missing(opt, 1), 0);
+    assert_int_equal(cairn_options_set_info_log(opt, 0), 0);
+    assert_int_equal(cairn_options_set_env(opt, &g->env), 0);
+    cairn_db *db = NULL;
+    int rc = cairn_db_open(opt, DBNAME, &db);
+    if (rc != 0)
+        fail_msg("open: %s", cairn_errmsg());
+    return db;
+}
+
+static size_t queued(cairn_db *db)
+{
+    cairn__mutex_lock(&db->wq_mu);
+    size_t n = db->wq_count;
+    cairn__mutex_unlock(&db->wq_mu);
+    return n;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits until n writers are linked into the queue (leader included). */
+static void wait_queued(cairn_db *db, size_t n)
+{
+    while (queued(db) < n)
+        sleep_ms(1);
+}
+
+typedef struct job {
+    cairn_db *db;
+    cairn_batch *b;
+    int sync, no_slowdown;
+    pthread_t th;
+    int rc;
+    atomic_int done; /* Atomic: rc and msg are published with it */
+    char msg[256];
+} job;
+
+static void *job_main(void *p)
+{
+    job *j = p;
+    cairn_writeoptions *wo = cairn_writeoptions_create();
+    if (wo == NULL) {
+        j->rc = CAIRN_NOMEM;
+    } else {
+        (void)cairn_writeoptions_set_sync(wo, j->sync);
+        (void)cairn_writeoptions_set_no_slowdown(wo, j->no_slowdown);
+        j->rc = cairn_db_write(j->db, wo, j->b);
+        snprintf(j->msg, sizeof j->msg, "%s", cairn_errmsg());
+        cairn_writeoptions_destroy(wo);
+    }
+    atomic_store_explicit(&j->done, 1, memory_order_release);
+    return NULL;
+}
+
+/* A batch of puts "key=value" for each key in the comma-separated list,
+ * with values of vlen bytes. */
+static cairn_batch *make_batch(const char *keys, size_t vlen)
+{
+    cairn_batch *b = cairn_batch_create();
+    assert_non_null(b);
+    char *val = malloc(vlen + 1);
+    assert_non_null(val);
+    memset(val, 'v', vlen);
+    const char *p = keys;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        assert_int_equal(cairn_batch_put(b, p, n, val, vlen), 0);
+        p += n + (p[n] == ',');
+    }
+    free(val);
+    return b;
+}
+
+/* One put of key with a value sized so the batch encodes to `size` bytes:
+ * 12 header + 1 tag + 1 + key + 2 (varint of value length) + value. */
+static cairn_batch *sized_batch(const char *key, size_t size)
+{
+    size_t fixed = 12 + 1 + 1 + strlen(key) + 2;
+    assert_true(size >= fixed + 128 && size < fixed + 16384);
+    cairn_batch *b = make_batch(key, size - fixed);
+    assert_int_equal(cairn_batch_approximate_size(b), size);
+    return b;
+}
+
+static void start_job(job *j, cairn_db *db, cairn_batch *b, int sync,
+                      int no_slowdown)
+{
+    memset(j, 0, sizeof *j);
+    j->db = db;
+    j->b = b;
+    j->sync = sync;
+    j->no_slowdown = no_slowdown;
+    atomic_init(&j->done, 0);
+    assert_int_equal(pthread_create(&j->th, NULL, job_main, j), 0);
+}
+
+static int join_job(job *j)
+{
+    pthread_join(j->th, NULL);
+    return j->rc;
+}
+
+/* Runs the standard scenario: jobs[0] leads and blocks at the gate, the
+ * others queue behind it in order, then the gate opens. */
+static void run_queued(gate_env *g, cairn_db *db, job *jobs, int n,
+                       cairn_batch **batches, const int *sync)
+{
+    gate_close(g);
+    start_job(&jobs[0], db, batches[0], sync[0], 0);
+    gate_wait_blocked(g, 1);
+    for (int i = 1; i < n; i++) {
+        start_job(&jobs[i], db, batches[i], sync[i], 0);
+        wait_queued(db, (size_t)i + 1);
+    }
+    gate_open(g);
+    for (int i = 0; i < n; i++)
+        if (join_job(&jobs[i]) != 0)
+            fail_msg("writer %d: %s", i, jobs[i].msg);
+}
+
+typedef struct record {
+    uint64_t seq;
+    uint32_t count;
+    char keys[256]; /* the entries' keys, comma-separated, in order */
+} record;
+
+static int collect_key(void *ctx, cairn__slice key, cairn__slice value)
+{
+    (void)value;
+    record *r = ctx;
+    size_t len = strlen(r->keys);
+    snprintf(r->keys + len, sizeof r->keys - len, "%s%.*s", len ? "," : "",
+             (int)key.size, key.data);
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads every record of every log in the database, oldest log first. */
+static size_t read_logs(gate_env *g, record *out, size_t cap)
+{
+    cairn_env *env = g->inner;
+    cairn__strlist names = {0};
+    assert_int_equal(env->ops->list(env, DBNAME, &names), 0);
+    qsort(names.names, names.n, sizeof names.names[0], by_name);
+    size_t n = 0;
+    for (size_t i = 0; i < names.n; i++) {
+        if (!is_log(names.names[i]))
+            continue;
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", DBNAME, names.names[i]);
+        cairn__file *f = NULL;
+        assert_int_equal(env->ops->open_read(env, path, &f), 0);
+        cairn__log_reader r;
+        assert_int_equal(cairn__log_reader_init(&r, f, NULL, NULL, 1, 0), 0);
+        cairn__slice rec;
+        int got;
+        while ((got = cairn__log_read_record(&r, &rec)) == 1) {
+            assert_true(n < cap);
+            assert_true(rec.size >= CAIRN__BATCH_HEADER);
+            memset(&out[n], 0, sizeof out[n]);
+            out[n].seq = cairn__batch_rep_seq(rec);
+            out[n].count = cairn__batch_rep_count(rec);
+            cairn__batch_handler h = {&out[n], collect_key, NULL};
+            assert_int_equal(cairn__batch_rep_iterate(rec, &h), 0);
+            n++;
+        }
+        assert_int_equal(got, 0);
+        cairn__log_reader_fini(&r);
+        assert_int_equal(cairn__file_close(f), 0);
+    }
+    cairn__strlist_fini(&names);
+    return n;
+}
+
+/* Checks that the log's records, from the one holding first_key on, are
+ * exactly `want` (each a comma-separated key list), with consecutive
+ * sequence numbers. */
+static void expect_groups(gate_env *g, const char *const *want, size_t nwant)
+{
+    record recs[64];
+    size_t n = read_logs(g, recs, 64);
+    size_t start = 0;
+    while (start < n && strcmp(recs[start].keys, want[0]) != 0)
+        start++;
+    if (n - start != nwant) {
+        for (size_t i = 0; i < n; i++)
+            print_message("record %zu: seq %llu count %u keys %s\n", i,
+                          (unsigned long long)recs[i].seq, recs[i].count,
+                          recs[i].keys);
+        fail_msg("expected %zu records from \"%s\" on, found %zu", nwant,
+                 want[0], n - start);
+    }
+    for (size_t i = 0; i < nwant; i++) {
+        const record *r = &recs[start + i];
+        if (strcmp(r->keys, want[i]) != 0)
+            fail_msg("record %zu: keys \"%s\", expected \"%s\"", i, r->keys,
+                     want[i]);
+        if (i > 0)
+            assert_int_equal(r->seq, recs[start + i - 1].seq +
+                                         recs[start + i - 1].count);
+    }
+}
+
+static void destroy_batches(cairn_batch **b, int n)
+{
+    for (int i = 0; i < n; i++)
+        cairn_batch_destroy(b[i]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rule 1: writers queued behind a busy leader form one group, in FIFO     */
+/* order, with consecutive sequences                                       */
+
+static void fifo_group(int strategy)
+{
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    assert_int_equal(cairn_options_set_wait_strategy(opt, strategy, 20000), 0);
+    cairn_db *db = open_db(g, opt);
+    cairn_batch *b[5] = {make_batch("a", 10), make_batch("b", 10),
+                         make_batch("c1,c2", 10), make_batch("d", 10),
+                         make_batch("e1,e2,e3", 10)};
+    static const int sync[5] = {0, 0, 0, 0, 0};
+    job jobs[5];
+    run_queued(g, db, jobs, 5, b, sync);
+    static const char *const want[] = {"a", "b,c1,c2,d,e1,e2,e3"};
+    expect_groups(g, want, 2);
+    /* The group's entries are readable under their own keys. */
+    void *v = NULL;
+    size_t vlen = 0;
+    assert_int_equal(cairn_db_get(db, NULL, "e3", 2, &v, &vlen), 0);
+    assert_int_equal(vlen, 10);
+    cairn_free(v);
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 5);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+}
+
+static void test_fifo_group(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "fifo_group");
+    fifo_group(CAIRN_WAIT_BLOCK);
+    fifo_group(CAIRN_WAIT_ADAPTIVE);
+    fifo_group(CAIRN_WAIT_SPIN);
+    tu_watchdog_disarm();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rule 2: the byte cap, and the small-leader cap                          */
+
+static void test_byte_cap(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "byte_cap");
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    /* max 8192 bytes; a leader of at most 1024 bytes gets its own size +
+     * 1024. Each follower adds its size less the 12-byte header. */
+    assert_int_equal(cairn_options_set_group_limits(opt, 8192, 1024), 0);
+    cairn_db *db = open_db(g, opt);
+    cairn_batch *b[7] = {
+        sized_batch("a", 200),
+        /* Leader b is over 1024, so the cap is 8192: b + c + d is
+         * 3000 + 2988 + 2204 = 8192 exactly, which fits; e would pass it
+         * and starts the next group. */
+        sized_batch("b", 3000),
+        sized_batch("c", 3000),
+        sized_batch("d", 2216),
+        /* Leader e is small: its cap is 200 + 1024 = 1224, which e + f
+         * (200 + 1024) meets exactly; g (136 more) would pass it, though
+         * it would fit under 8192. */
+        sized_batch("e", 200),
+        sized_batch("f", 1036),
+        sized_batch("g", 148),
+    };
+    static const int sync[7] = {0};
+    job jobs[7];
+    run_queued(g, db, jobs, 7, b, sync);
+    static const char *const want[] = {"a", "b,c,d", "e,f", "g"};
+    expect_groups(g, want, 4);
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 7);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rule 3: a sync writer never joins a non-sync leader                     */
+
+static void sync_boundary(int pipelined)
+{
+    gate_env *g = gate_env_create(pipelined);
+    cairn_options *opt = cairn_options_create();
+    cairn_db *db = open_db(g, opt);
+    cairn_batch *b[6] = {make_batch("a", 10), make_batch("b", 10),
+                         make_batch("c", 10), make_batch("d", 10),
+                         make_batch("e", 10), make_batch("f", 10)};
+    /* a (blocked) leads alone. b leads the next group and takes c; the
+     * scan stops at sync d, so e stays behind although it is non-sync; d
+     * leads and carries e and f (a sync leader may carry non-sync
+     * writers). */
+    static const int sync[6] = {0, 0, 0, 1, 0, 0};
+    job jobs[6];
+    int syncs0 = atomic_load(&g->syncs);
+    run_queued(g, db, jobs, 6, b, sync);
+    static const char *const want[] = {"a", "b,c", "d,e,f"};
+    expect_groups(g, want, 3);
+    /* One sync for the one sync group. */
+    assert_int_equal(atomic_load(&g->syncs) - syncs0, 1);
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 6);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+}
+
+static void test_sync_boundary(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "sync_boundary");
+    sync_boundary(0);
+    sync_boundary(1);
+    tu_watchdog_disarm();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rule 4: the caller's batch is not modified                              */
+
+static void check_unchanged(const cairn_batch *b, const char *copy, size_t len)
+{
+    size_t n = 0;
+    const void *data = cairn_batch_data(b, &n);
+    assert_int_equal(n, len);
+    assert_memory_equal(data, copy, len);
+}
+
+static char *copy_of(const cairn_batch *b, size_t *len)
+{
+    const void *data = cairn_batch_data(b, len);
+    char *c = malloc(*len);
+    assert_non_null(c);
+    memcpy(c, data, *len);
+    return c;
+}
+
+static void test_batch_unmodified(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "batch_unmodified");
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    cairn_db *db = open_db(g, opt);
+    /* A lone write is logged from the caller's buffer behind a header
+     * built apart: the caller's header must still say sequence 0. */
+    cairn_batch *lone = make_batch("l1,l2,l3", 7);
+    size_t lone_len;
+    char *lone_copy = copy_of(lone, &lone_len);
+    assert_int_equal(cairn_db_write(db, NULL, lone), 0);
+    check_unchanged(lone, lone_copy, lone_len);
+    /* Group: x leads the second group and y follows it. */
+    cairn_batch *b[3] = {make_batch("a", 5), make_batch("x1,x2,x3", 5),
+                         make_batch("y1,y2", 5)};
+    size_t len[3];
+    char *copy[3];
+    for (int i = 0; i < 3; i++)
+        copy[i] = copy_of(b[i], &len[i]);
+    static const int sync[3] = {0};
+    job jobs[3];
+    run_queued(g, db, jobs, 3, b, sync);
+    for (int i = 0; i < 3; i++)
+        check_unchanged(b[i], copy[i], len[i]);
+    static const char *const want[] = {"a", "x1,x2,x3,y1,y2"};
+    expect_groups(g, want, 2);
+    /* The same batch written again still works: nothing in it was spent. */
+    assert_int_equal(cairn_db_write(db, NULL, lone), 0);
+    check_unchanged(lone, lone_copy, lone_len);
+    assert_int_equal(cairn_db_close(db), 0);
+    for (int i = 0; i < 3; i++)
+        free(copy[i]);
+    free(lone_copy);
+    destroy_batches(b, 3);
+    cairn_batch_destroy(lone);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rule 5: no_slowdown                                                     */
+
+/* The number after `label` in cairn.write-stats. */
+static uint64_t write_stat(cairn_db *db, const char *label)
+{
+    char *s = cairn_db_property(db, "cairn.write-stats");
+    assert_non_null(s);
+    const char *p = strstr(s, label);
+    if (p == NULL)
+        fail_msg("no \"%s\" in write-stats:\n%s", label, s);
+    unsigned long long v = 0;
+    assert_int_equal(sscanf(p + strlen(label), " %llu", &v), 1);
+    cairn_free(s);
+    return v;
+}
+
+static int l0_files(cairn_db *db)
+{
+    char *s = cairn_db_property(db, "cairn.num-files-at-level0");
+    assert_non_null(s);
+    int n = atoi(s);
+    cairn_free(s);
+    return n;
+}
+
+/* Waits up to ms milliseconds for a job to finish; 1 if it did. */
+static int finishes_within(job *j, int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        if (atomic_load_explicit(&j->done, memory_order_acquire))
+            return 1;
+        sleep_ms(1);
+    }
+    return atomic_load_explicit(&j->done, memory_order_acquire);
+}
+
+static void test_no_slowdown(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "no_slowdown");
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    /* Level-0 slowdown and stop both at 4 files, which is also where
+     * level-0 compaction starts (so resuming compaction clears the stop);
+     * one immutable memtable; 64 KiB memtables. */
+    assert_int_equal(cairn_options_set_write_buffer_size(opt, 64 * 1024), 0);
+    assert_int_equal(cairn_options_set_max_immutable_memtables(opt, 1), 0);
+    assert_int_equal(cairn_options_set_l0_triggers(opt, 4, 4, 1000), 0);
+    cairn_db *db = open_db(g, opt);
+    assert_int_equal(cairn_db_pause_compaction(db), 0);
+    /* Overlapping flushes until level 0 holds 4 tables (the first ones
+     * may be placed deeper). */
+    for (int i = 0; i < 12 && l0_files(db) < 4; i++) {
+        assert_int_equal(cairn_db_put(db, NULL, "k", 1, "v", 1), 0);
+        assert_int_equal(cairn_db_put(db, NULL, "z", 1, "v", 1), 0);
+        assert_int_equal(cairn_db_flush(db), 0);
+    }
+    assert_int_equal(l0_files(db), 4);
+
+    cairn_writeoptions *ns = cairn_writeoptions_create();
+    assert_non_null(ns);
+    assert_int_equal(cairn_writeoptions_set_no_slowdown(ns, 1), 0);
+
+    /* (a) A leader with no_slowdown at the level-0 slowdown trigger is
+     * refused at once, with a message, and writes nothing. */
+    uint64_t busy0 = write_stat(db, "no_slowdown refusals");
+    assert_int_equal(cairn_db_put(db, ns, "n", 1, "v", 1), CAIRN_BUSY);
+    assert_non_null(strstr(cairn_errmsg(), "no_slowdown"));
+    void *v = NULL;
+    size_t vlen = 0;
+    assert_int_equal(cairn_db_get(db, NULL, "n", 1, &v, &vlen), CAIRN_NOTFOUND);
+
+    /* (b) a's 100 KiB value fills the memtable while a sits at the gate
+     * with b (normal) and c (no_slowdown) queued behind it. b then leads
+     * into the level-0 stop and stalls; c, queued behind a stalling
+     * leader, is refused at once. */
+    cairn_batch *b[3] = {make_batch("a", 100 * 1024), make_batch("b", 10),
+                         make_batch("c", 10)};
+    job jobs[4];
+    gate_close(g);
+    start_job(&jobs[0], db, b[0], 0, 0);
+    gate_wait_blocked(g, 1);
+    start_job(&jobs[1], db, b[1], 0, 0);
+    wait_queued(db, 2);
+    start_job(&jobs[2], db, b[2], 0, 1);
+    wait_queued(db, 3);
+    gate_open(g);
+    assert_int_equal(join_job(&jobs[0]), 0);
+    assert_int_equal(join_job(&jobs[2]), CAIRN_BUSY);
+    assert_non_null(strstr(jobs[2].msg, "no_slowdown"));
+    while (write_stat(db, "stall level-0 stop") == 0)
+        sleep_ms(1);
+
+    /* (c) A no_slowdown writer arriving while b is stalled must be
+     * refused at once too, not wait behind b for the stall to end. */
+    cairn_batch *late = make_batch("d", 10);
+    start_job(&jobs[3], db, late, 0, 1);
+    int late_done = finishes_within(&jobs[3], 2000);
+
+    /* b really stalls: compaction is paused, so nothing can free it. */
+    sleep_ms(20);
+    int b_done_early = atomic_load(&jobs[1].done);
+    assert_int_equal(cairn_db_resume_compaction(db), 0);
+    assert_int_equal(join_job(&jobs[1]), 0);
+    int late_rc = join_job(&jobs[3]);
+    assert_false(b_done_early);
+    assert_int_equal(cairn_db_get(db, NULL, "b", 1, &v, &vlen), 0);
+    cairn_free(v);
+    assert_int_equal(cairn_db_get(db, NULL, "c", 1, &v, &vlen), CAIRN_NOTFOUND);
+    uint64_t refusals = write_stat(db, "no_slowdown refusals") - busy0;
+
+    /* Clean up first, so a failure of (c) reports only itself. */
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 3);
+    cairn_batch_destroy(late);
+    cairn_writeoptions_destroy(ns);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+    if (!late_done || late_rc != CAIRN_BUSY)
+        fail_msg("a no_slowdown write arriving during a stall %s (rc %s)",
+                 late_done ? "was not refused" : "waited for the stall",
+                 cairn_errname(late_rc));
+    assert_int_equal(refusals, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fifo_group),
+        cmocka_unit_test(test_byte_cap),
+        cmocka_unit_test(test_sync_boundary),
+        cmocka_unit_test(test_batch_unmodified),
+        cmocka_unit_test(test_no_slowdown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
