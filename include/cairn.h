@@ -196,11 +196,14 @@ CAIRN_EXPORT int cairn_options_set_commit_policy(cairn_options *opt,
 CAIRN_EXPORT int cairn_options_set_commit_wait(cairn_options *opt,
                                                uint64_t wait_us,
                                                size_t wait_bytes, int nonsync);
-/* How a queued writer waits for its leader: CAIRN_WAIT_BLOCK sleeps at
- * once; CAIRN_WAIT_SPIN spins (yielding now and then; for experiments);
- * CAIRN_WAIT_ADAPTIVE (default) spins for at most spin_ns nanoseconds, and
- * only while a core is free for the thread it waits on, then sleeps.
- * spin_ns 0 .. 10,000,000 (default 20,000). */
+/* How a queued writer waits for its leader: CAIRN_WAIT_BLOCK (default)
+ * sleeps at once on its own futex word; CAIRN_WAIT_SPIN spins (yielding
+ * now and then; for experiments); CAIRN_WAIT_ADAPTIVE spins for at most
+ * spin_ns nanoseconds, and only while a core is free for the thread it
+ * waits on, then sleeps. On the 2-core machines measured so far, block
+ * was as fast or faster at 4, 16 and 64 threads (docs/write-path.md);
+ * adaptive can win where cores outnumber writers. spin_ns 0 .. 10,000,000
+ * (default 20,000). */
 #define CAIRN_WAIT_BLOCK    0
 #define CAIRN_WAIT_SPIN     1
 #define CAIRN_WAIT_ADAPTIVE 2

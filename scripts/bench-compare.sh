@@ -241,7 +241,8 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cores=$(nproc)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 kernel=$(uname -sr)
-os=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || echo unknown)
+os=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release 2>/dev/null)
+os=${os:-unknown}
 # df -T names ext4 where stat -f only says ext2/ext3; stat is the fallback.
 fs_line=$(df -T "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 ", mounted at " $7 }')
 [ -n "$fs_line" ] || fs_line=$(stat -f -c %T "$BENCH_DIR" 2>/dev/null || echo unknown)

@@ -65,7 +65,8 @@ cairn_options *cairn_options_create(void)
     o->commit_wait_us = 100;
     o->commit_wait_bytes = 64u << 10;
     o->commit_wait_nonsync = 0;
-    o->wait_strategy = CAIRN_WAIT_ADAPTIVE;
+    /* Measured best at 4, 16 and 64 threads (docs/write-path.md). */
+    o->wait_strategy = CAIRN_WAIT_BLOCK;
     o->spin_ns = 20000;
     o->group_max_bytes = 1u << 20;
     o->group_small_leader = 128u << 10;

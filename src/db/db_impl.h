@@ -203,6 +203,7 @@ struct cairn_db {
     uint64_t syncing_log, syncing_off; /* Locked: sync_mu; newest target */
     int durable_waiters;               /* Locked: sync_mu; in wait_durable */
     int sync_gathering;                /* Locked: sync_mu; batch-waiting */
+    struct sync_waiter *sync_waiters;  /* Locked: sync_mu; asleep waiters */
     int sync_error;                    /* Locked: sync_mu; sticky */
     char sync_errmsg[CAIRN__ERRMSG_MAX]; /* Locked: sync_mu */
     /* Atomic mirrors, read by the leader's flow-control fast path without

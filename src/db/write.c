@@ -24,10 +24,11 @@
  * waiter spins (pause instructions) and then sleeps on the word with a
  * futex; the waker swaps in the new state and makes the futex call only if
  * the waiter was asleep, so waking a spinner costs one atomic swap. The
- * strategies (cairn_options_set_wait_strategy): block (sleep at once),
- * spin (spin with periodic yields; for experiments), adaptive (spin for at
- * most spin_ns, and only while fewer waiters spin than there are other
- * cores, so a spinner never takes the core the thread it waits for needs).
+ * strategies (cairn_options_set_wait_strategy): block (sleep at once; the
+ * default, measured best on 2 cores at 4-64 threads), spin (spin with
+ * periodic yields; for experiments), adaptive (spin for at most spin_ns,
+ * and only while fewer waiters spin than there are other cores, so a
+ * spinner never takes the core the thread it waits for needs).
  * Completion: the leader first hands leadership to the next head, so the
  * next group starts at once, then releases its followers as a binary tree:
  * it wakes one, and each woken follower wakes at most two more before it
@@ -78,6 +79,8 @@
  * lowered fillsync throughput at 16 and 64 threads against one sync at a
  * time covering everything appended before it, so one it is. */
 #define MAX_SYNCERS 1
+
+static void wake_sync_waiters(cairn_db *db);
 
 /* ---------------------------------------------------------------------- */
 /* Waiting and waking                                                      */
@@ -261,6 +264,7 @@ static int switch_memtable(cairn_db *db)
     db->appended_log = number;
     db->appended_off = 0;
     db->syncing = 0;
+    wake_sync_waiters(db);
     cairn__cond_broadcast(&db->sync_cv);
     cairn__mutex_unlock(&db->sync_mu);
     db->imm[db->nimm] = db->mem;
@@ -277,6 +281,8 @@ static int switch_memtable(cairn_db *db)
     }
     return 0;
 }
+
+static void wake_sync_waiters(cairn_db *db);
 
 static int busy(cairn_db *db, const char *why)
 {
@@ -500,6 +506,51 @@ static void gather_for_sync(cairn_db *db)
  * one covering everything the sync leaders have appended so far. Only
  * here and in switch_memtable is the log synced concurrently with
  * appends; a failed sync is sticky. No lock held on entry. */
+/* A thread waiting in wait_durable for a sync that covers its position.
+ * It sleeps on its own word, so a finished sync wakes exactly the
+ * waiters it covered (no thundering herd), plus one more to start the
+ * next sync. Lives on the waiter's stack; linked under sync_mu. */
+typedef struct sync_waiter {
+    uint64_t log, end;
+    _Atomic uint32_t word; /* 0 asleep; 1 re-check (stored with release) */
+    struct sync_waiter *next;
+} sync_waiter;
+
+static int covered(const cairn_db *db, uint64_t log, uint64_t end)
+{
+    return db->durable_log > log ||
+           (db->durable_log == log && db->durable_off >= end);
+}
+
+/* Wakes the waiters now covered (or all, after an error), and the first
+ * of the rest if no sync runs, so that it starts the next one. sync_mu
+ * held. */
+static void wake_sync_waiters(cairn_db *db)
+{
+    sync_waiter **pp = &db->sync_waiters;
+    int next_picked = db->syncing > 0;
+    while (*pp != NULL) {
+        sync_waiter *sw = *pp;
+        if (db->sync_error != 0 || covered(db, sw->log, sw->end) ||
+            !next_picked) {
+            if (!covered(db, sw->log, sw->end) && db->sync_error == 0)
+                next_picked = 1; /* this one starts the next sync */
+            *pp = sw->next;
+            /* Release: the waiter re-reads the sync state under sync_mu
+             * anyway; the store only ends its sleep. After it, sw may be
+             * gone: the futex call tolerates a stale address. */
+            atomic_store_explicit(&sw->word, 1, memory_order_release);
+            cairn__futex_wake(&sw->word, 1);
+            continue;
+        }
+        pp = &sw->next;
+    }
+}
+
+/* Makes the log durable up to (log, end): waits for a sync that covers
+ * it, or runs one covering everything the sync leaders have appended so
+ * far. Only here and in switch_memtable is the log synced concurrently with
+ * appends; a failed sync is sticky. No lock held on entry. */
 static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
 {
     int rc = 0;
@@ -515,26 +566,24 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
     if (db->sync_gathering)
         cairn__cond_broadcast(&db->sync_cv);
     for (;;) {
-        if (db->durable_log > log ||
-            (db->durable_log == log && db->durable_off >= end))
+        if (covered(db, log, end))
             break;
         if (db->sync_error != 0) {
             rc = cairn__err(db->sync_error, "%s", db->sync_errmsg);
             break;
         }
-        /* A sync already covering this position: wait for it. Otherwise
-         * start one, even while others run: the file system joins
-         * concurrent syncs of one file into its own journal commits, so a
-         * new sync does not wait for the previous to return before its
-         * records start moving. */
-        if (db->syncing > 0 &&
-            (db->syncing_log > log ||
-             (db->syncing_log == log && db->syncing_off >= end))) {
-            cairn__cond_wait(&db->sync_cv, &db->sync_mu);
-            continue;
-        }
         if (db->syncing >= MAX_SYNCERS) {
-            cairn__cond_wait(&db->sync_cv, &db->sync_mu);
+            /* A sync runs: sleep until one covers us or it is our turn. */
+            sync_waiter me;
+            me.log = log;
+            me.end = end;
+            atomic_init(&me.word, 0);
+            me.next = db->sync_waiters;
+            db->sync_waiters = &me;
+            cairn__mutex_unlock(&db->sync_mu);
+            while (atomic_load_explicit(&me.word, memory_order_acquire) == 0)
+                cairn__futex_wait(&me.word, 0, 0);
+            cairn__mutex_lock(&db->sync_mu);
             continue;
         }
         /* Become the syncer for everything appended so far. The file
@@ -563,6 +612,8 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
             db->durable_log = tlog;
             db->durable_off = toff;
         }
+        wake_sync_waiters(db);
+        /* switch_memtable may wait for the sync to end. */
         cairn__cond_broadcast(&db->sync_cv);
     }
     db->durable_waiters -= nwriters;
