@@ -182,6 +182,17 @@ static int make_input_iter(compact_state *cs, cairn__iter **out)
     return rc;
 }
 
+/* 1 if ikey's user key differs from the last key added to the current
+ * output (an output's largest key is its last). */
+static int last_user_key_differs(compact_state *cs, cairn__slice ikey)
+{
+    const output *o = &cs->outs[cs->nouts - 1];
+    if (o->largest.len < 8)
+        return 1;
+    return !cairn__slice_equal(cairn__ikey_user(cairn__buf_slice(&o->largest)),
+                               cairn__ikey_user(ikey));
+}
+
 /* Gives a waiting flush the thread between two keys. */
 static int flush_if_needed(cairn_db *db)
 {
@@ -213,6 +224,7 @@ static int merge_inputs(compact_state *cs)
     CAIRN_TRY(make_input_iter(cs, &in));
     cairn__buf cur = CAIRN__BUF_INIT;
     int has_cur = 0;
+    int cut_pending = 0;
     uint64_t last_seq_for_key = CAIRN__MAX_SEQ;
     int rc = 0;
     for (cairn__iter_seek_first(in); cairn__iter_valid(in);
@@ -227,8 +239,16 @@ static int merge_inputs(compact_state *cs)
             break;
         }
         cairn__slice key = cairn__iter_key(in);
-        if (cs->builder != NULL &&
-            cairn__compaction_should_stop_before(c, key)) {
+        /* Outputs are cut only between two user keys, never between the
+         * versions of one: LevelDB 1.23 does not add boundary files at
+         * level+1 when it compacts (fixed after 1.23), so a user key split
+         * across two of our files at one level could let it drop a
+         * tombstone over an older value it did not see. */
+        int new_user_key = cs->builder == NULL || key.size < 8 ||
+                           last_user_key_differs(cs, key);
+        if (cs->builder != NULL && new_user_key &&
+            (cut_pending || cairn__compaction_should_stop_before(c, key))) {
+            cut_pending = 0;
             if ((rc = finish_output(cs)) != 0)
                 break;
         }
@@ -272,10 +292,8 @@ static int merge_inputs(compact_state *cs)
                                            cairn__iter_value(in))) != 0)
             break;
         if (cairn__table_builder_file_size(cs->builder) >=
-            c->max_output_file_size) {
-            if ((rc = finish_output(cs)) != 0)
-                break;
-        }
+            c->max_output_file_size)
+            cut_pending = 1; /* at the next user key */
     }
     if (rc == 0)
         rc = cairn__iter_status(in);

@@ -243,6 +243,13 @@ static int setup_other_inputs(cairn__vset *vs, cairn__compaction *c)
                  ul = cairn__ikey_user(largest);
     CAIRN_TRY(cairn__version_overlapping_inputs(v, level + 1, &us, &ul,
                                                 &c->inputs[1], &c->ninputs[1]));
+    /* Boundary files at level+1 too (LevelDB after 1.23): if the versions
+     * of one user key span two level+1 files and only one were an input,
+     * a tombstone could be dropped over the value in the other. */
+    fvec in1 = {c->inputs[1], c->ninputs[1], c->ninputs[1]};
+    CAIRN_TRY(add_boundary_inputs(v, level + 1, &in1));
+    c->inputs[1] = in1.v;
+    c->ninputs[1] = in1.n;
 
     cairn__slice all_start, all_limit;
     get_range2(c, &all_start, &all_limit);
@@ -291,6 +298,13 @@ static int setup_other_inputs(cairn__vset *vs, cairn__compaction *c)
         }
         free(e0.v);
     }
+
+    /* Growing may have replaced the level+1 set: keep its boundaries. */
+    fvec in1b = {c->inputs[1], c->ninputs[1], c->ninputs[1]};
+    CAIRN_TRY(add_boundary_inputs(v, level + 1, &in1b));
+    c->inputs[1] = in1b.v;
+    c->ninputs[1] = in1b.n;
+    get_range2(c, &all_start, &all_limit);
 
     if (level + 2 < CAIRN__NUM_LEVELS) {
         cairn__slice as = cairn__ikey_user(all_start);
