@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "gate_env.h"
 #include "testutil.h"
 
 #include <pthread.h>
@@ -54,302 +55,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---------------------------------------------------------------------- */
-/* The gate env                                                            */
-
-typedef struct gate_env {
-    cairn_env env;    /* first: what the database is given */
-    cairn_env *inner; /* the memory env, owned */
-    const cairn__file_ops *log_ops;
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* broadcast on every change below */
-    /* Locked: mu. Two gates: FLUSH for log flushes (one per record),
-     * SYNC for sync_flushed of a log. Calls are numbered from 0 in the
-     * order they reach a gate; number n waits while n >= limit. */
-    uint64_t tickets[2], limit[2];
-    int blocked[2];   /* Locked: mu; threads waiting at each gate */
-    atomic_int syncs; /* Atomic: sync and sync_flushed calls on logs */
-} gate_env;
-
-typedef struct gate_file {
-    cairn__file base;
-    gate_env *g;
-    cairn__file *inner;
-} gate_file;
-
-#define FLUSH 0
-#define SYNC  1
-
-static void gate_pass(gate_env *g, int k)
-{
-    pthread_mutex_lock(&g->mu);
-    uint64_t me = g->tickets[k]++;
-    g->blocked[k]++;
-    pthread_cond_broadcast(&g->cv);
-    while (me >= g->limit[k])
-        pthread_cond_wait(&g->cv, &g->mu);
-    g->blocked[k]--;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-/* Makes the next call at gate k and every later one block. */
-static void gate_close(gate_env *g, int k)
-{
-    pthread_mutex_lock(&g->mu);
-    g->limit[k] = g->tickets[k];
-    pthread_mutex_unlock(&g->mu);
-}
-
-/* Lets n more calls through gate k. */
-static void gate_let(gate_env *g, int k, uint64_t n)
-{
-    pthread_mutex_lock(&g->mu);
-    g->limit[k] += n;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_open(gate_env *g, int k)
-{
-    pthread_mutex_lock(&g->mu);
-    g->limit[k] = UINT64_MAX;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-/* Waits until n threads wait at gate k. */
-static void gate_wait_blocked(gate_env *g, int k, int n)
-{
-    pthread_mutex_lock(&g->mu);
-    while (g->blocked[k] < n)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-#define GF(f) (((gate_file *)(f))->inner)
-
-static int f_pread(cairn__file *f, uint64_t off, size_t n, char *buf,
-                   size_t *got)
-{
-    return cairn__file_pread(GF(f), off, n, buf, got);
-}
-static int f_read(cairn__file *f, size_t n, char *buf, size_t *got)
-{
-    return cairn__file_read(GF(f), n, buf, got);
-}
-static int f_skip(cairn__file *f, uint64_t n)
-{
-    return cairn__file_skip(GF(f), n);
-}
-static int f_append(cairn__file *f, const char *data, size_t n)
-{
-    return cairn__file_append(GF(f), data, n);
-}
-static int f_flush(cairn__file *f)
-{
-    return cairn__file_flush(GF(f));
-}
-static int f_sync(cairn__file *f)
-{
-    return cairn__file_sync(GF(f));
-}
-static int f_size(cairn__file *f, uint64_t *size)
-{
-    return cairn__file_size(GF(f), size);
-}
-static int f_close(cairn__file *f)
-{
-    int rc = cairn__file_close(GF(f));
-    free(f);
-    return rc;
-}
-static int log_flush(cairn__file *f)
-{
-    gate_pass(((gate_file *)f)->g, FLUSH);
-    return cairn__file_flush(GF(f));
-}
-static int log_sync(cairn__file *f)
-{
-    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
-    return cairn__file_sync(GF(f));
-}
-/* The memory env keeps no user-space buffer, so everything flushed is
- * already as durable as it gets: nothing to do but wait at the gate and
- * count. */
-static int log_sync_flushed(cairn__file *f)
-{
-    gate_pass(((gate_file *)f)->g, SYNC);
-    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
-    return 0;
-}
-
-static const cairn__file_ops plain_ops = {
-    f_pread, f_read, f_skip, f_append, f_flush, f_sync, f_size, f_close, NULL,
-};
-/* Log files without sync_flushed: the leader syncs inside its group. */
-static const cairn__file_ops log_ops_nopipe = {
-    f_pread,  f_read, f_skip,  f_append, log_flush,
-    log_sync, f_size, f_close, NULL,
-};
-/* Log files with sync_flushed: the sync is pipelined (wait_durable). */
-static const cairn__file_ops log_ops_pipe = {
-    f_pread,  f_read, f_skip,  f_append,         log_flush,
-    log_sync, f_size, f_close, log_sync_flushed,
-};
-
-static int is_log(const char *path)
-{
-    size_t n = strlen(path);
-    return n > 4 && strcmp(path + n - 4, ".log") == 0;
-}
-
-static int wrap(gate_env *g, int rc, cairn__file *inner, const char *path,
-                int written, cairn__file **out)
-{
-    *out = NULL;
-    if (rc != 0)
-        return rc;
-    gate_file *gf = malloc(sizeof *gf);
-    if (gf == NULL) {
-        (void)cairn__file_close(inner);
-        return CAIRN_NOMEM;
-    }
-    gf->base.ops = written && is_log(path) ? g->log_ops : &plain_ops;
-    gf->g = g;
-    gf->inner = inner;
-    *out = &gf->base;
-    return 0;
-}
-
-#define GE(env) ((gate_env *)(env))
-#define IN(env) (GE(env)->inner)
-
-static int e_open_read(cairn_env *env, const char *path, cairn__file **out)
-{
-    cairn__file *f = NULL;
-    int rc = IN(env)->ops->open_read(IN(env), path, &f);
-    return wrap(GE(env), rc, f, path, 0, out);
-}
-static int e_open_write(cairn_env *env, const char *path, cairn__file **out)
-{
-    cairn__file *f = NULL;
-    int rc = IN(env)->ops->open_write(IN(env), path, &f);
-    return wrap(GE(env), rc, f, path, 1, out);
-}
-static int e_open_append(cairn_env *env, const char *path, cairn__file **out)
-{
-    cairn__file *f = NULL;
-    int rc = IN(env)->ops->open_append(IN(env), path, &f);
-    return wrap(GE(env), rc, f, path, 1, out);
-}
-static int e_exists(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->exists(IN(env), path);
-}
-static int e_list(cairn_env *env, const char *dir, cairn__strlist *out)
-{
-    return IN(env)->ops->list(IN(env), dir, out);
-}
-static int e_remove(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->remove(IN(env), path);
-}
-static int e_mkdir(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->mkdir(IN(env), path);
-}
-static int e_rmdir(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->rmdir(IN(env), path);
-}
-static int e_file_size(cairn_env *env, const char *path, uint64_t *size)
-{
-    return IN(env)->ops->file_size(IN(env), path, size);
-}
-static int e_rename(cairn_env *env, const char *from, const char *to)
-{
-    return IN(env)->ops->rename(IN(env), from, to);
-}
-static int e_sync_dir(cairn_env *env, const char *dir)
-{
-    return IN(env)->ops->sync_dir(IN(env), dir);
-}
-static int e_lock(cairn_env *env, const char *path, cairn__filelock **out)
-{
-    return IN(env)->ops->lock(IN(env), path, out);
-}
-static int e_unlock(cairn_env *env, cairn__filelock *lock)
-{
-    return IN(env)->ops->unlock(IN(env), lock);
-}
-static uint64_t e_now_micros(cairn_env *env)
-{
-    return IN(env)->ops->now_micros(IN(env));
-}
-static uint64_t e_now_nanos(cairn_env *env)
-{
-    return IN(env)->ops->now_nanos(IN(env));
-}
-static void e_sleep_micros(cairn_env *env, uint64_t us)
-{
-    IN(env)->ops->sleep_micros(IN(env), us);
-}
-static int e_thread_start(cairn_env *env, void *(*fn)(void *), void *arg,
-                          cairn__thread **out)
-{
-    return IN(env)->ops->thread_start(IN(env), fn, arg, out);
-}
-static int e_thread_join(cairn_env *env, cairn__thread *t)
-{
-    return IN(env)->ops->thread_join(IN(env), t);
-}
-
-static const cairn__env_ops gate_env_ops = {
-    .name = "gate",
-    .open_read = e_open_read,
-    .open_write = e_open_write,
-    .open_append = e_open_append,
-    .exists = e_exists,
-    .list = e_list,
-    .remove = e_remove,
-    .mkdir = e_mkdir,
-    .rmdir = e_rmdir,
-    .file_size = e_file_size,
-    .rename = e_rename,
-    .sync_dir = e_sync_dir,
-    .lock = e_lock,
-    .unlock = e_unlock,
-    .now_micros = e_now_micros,
-    .now_nanos = e_now_nanos,
-    .sleep_micros = e_sleep_micros,
-    .thread_start = e_thread_start,
-    .thread_join = e_thread_join,
-    .destroy = NULL, /* freed by gate_env_destroy */
-};
-
-static gate_env *gate_env_create(int pipelined)
-{
-    gate_env *g = calloc(1, sizeof *g);
-    assert_non_null(g);
-    g->env.ops = &gate_env_ops;
-    g->inner = cairn_env_mem_create();
-    assert_non_null(g->inner);
-    g->log_ops = pipelined ? &log_ops_pipe : &log_ops_nopipe;
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    g->limit[FLUSH] = g->limit[SYNC] = UINT64_MAX;
-    return g;
-}
-
-static void gate_env_destroy(gate_env *g)
-{
-    cairn_env_destroy(g->inner);
-    pthread_mutex_destroy(&g->mu);
-    pthread_cond_destroy(&g->cv);
-    free(g);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Databases and writers                                                  */
@@ -517,14 +222,6 @@ static void wait_leader_holding(cairn_db *db)
 }
 
 /* Waits until n calls have reached gate k (passed or blocked). */
-static void gate_wait_tickets(gate_env *g, int k, uint64_t n)
-{
-    pthread_mutex_lock(&g->mu);
-    while (g->tickets[k] < n)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
 static void teardown(gate_env *g, cairn_db *db, cairn_options *opt,
                      cairn_batch **b, int n)
 {
@@ -582,15 +279,15 @@ static void test_lone_writer(void **state)
  * sync (1 KiB appended, and b and c are active but not yet waiting). */
 static void syncer_setup(gate_env *g, cairn_db *db, job *jobs, cairn_batch **b)
 {
-    gate_close(g, FLUSH);
+    gate_close(g, GATE_FLUSH);
     start_job(&jobs[0], db, b[0], 1, 0);
-    gate_wait_blocked(g, FLUSH, 1);
+    gate_wait_blocked(g, GATE_FLUSH, 1);
     start_job(&jobs[1], db, b[1], 1, 0);
     wait_queued(db, 2);
     start_job(&jobs[2], db, b[2], 1, 0);
     wait_queued(db, 3);
-    gate_let(g, FLUSH, 1);
-    gate_wait_tickets(g, FLUSH, 2);
+    gate_let(g, GATE_FLUSH, 1);
+    gate_wait_tickets(g, GATE_FLUSH, 2);
     wait_sync_gathering(db);
 }
 
@@ -609,7 +306,7 @@ static void test_syncer_byte_limit(void **state)
     int syncs0 = atomic_load(&g->syncs);
     syncer_setup(g, db, jobs, b);
     uint64_t t0 = now_ns();
-    gate_open(g, FLUSH);
+    gate_open(g, GATE_FLUSH);
     for (int i = 0; i < 3; i++)
         if (join_job(&jobs[i]) != 0)
             fail_msg("writer %d: %s", i, jobs[i].msg);
@@ -639,13 +336,13 @@ static void test_syncer_time_limit(void **state)
      * reach: only the 100 ms time limit can end a's hold. */
     cairn_batch *b[2] = {make_batch("a", 100), make_batch("n", 100)};
     job jobs[2];
-    gate_close(g, FLUSH);
+    gate_close(g, GATE_FLUSH);
     start_job(&jobs[0], db, b[0], 1, 0);
-    gate_wait_blocked(g, FLUSH, 1);
+    gate_wait_blocked(g, GATE_FLUSH, 1);
     start_job(&jobs[1], db, b[1], 0, 0);
     wait_queued(db, 2);
     uint64_t t0 = now_ns();
-    gate_let(g, FLUSH, 1);
+    gate_let(g, GATE_FLUSH, 1);
     assert_int_equal(join_job(&jobs[0]), 0);
     uint64_t elapsed = now_ns() - t0;
     assert_false(atomic_load(&jobs[1].done));
@@ -656,7 +353,7 @@ static void test_syncer_time_limit(void **state)
     assert_int_equal(holds(db, &secs), 1);
     if (secs < 0.099 || secs > 0.6)
         fail_msg("write-stats hold time %.3f s for a 0.1 s limit", secs);
-    gate_open(g, FLUSH);
+    gate_open(g, GATE_FLUSH);
     assert_int_equal(join_job(&jobs[1]), 0);
     teardown(g, db, opt, b, 2);
     tu_watchdog_disarm();
@@ -678,7 +375,7 @@ static void test_syncer_all_waiting(void **state)
     job jobs[3];
     syncer_setup(g, db, jobs, b);
     uint64_t t0 = now_ns();
-    gate_open(g, FLUSH);
+    gate_open(g, GATE_FLUSH);
     for (int i = 0; i < 3; i++)
         if (join_job(&jobs[i]) != 0)
             fail_msg("writer %d: %s", i, jobs[i].msg);
@@ -699,9 +396,9 @@ static void test_syncer_all_waiting(void **state)
  * not queued. Then n1 (non-sync) leads and, with s active, holds. */
 static void leader_setup(gate_env *g, cairn_db *db, job *jobs, cairn_batch **b)
 {
-    gate_close(g, SYNC);
+    gate_close(g, GATE_SYNC);
     start_job(&jobs[0], db, b[0], 1, 0);
-    gate_wait_blocked(g, SYNC, 1);
+    gate_wait_blocked(g, GATE_SYNC, 1);
     assert_int_equal(holds(db, NULL), 0); /* s was alone: no hold */
     start_job(&jobs[1], db, b[1], 0, 0);
     wait_leader_holding(db);
@@ -729,7 +426,7 @@ static void test_leader_byte_limit(void **state)
                  (double)elapsed / 1e9);
     assert_int_equal(holds(db, NULL), 1);
     assert_false(atomic_load(&jobs[0].done));
-    gate_open(g, SYNC);
+    gate_open(g, GATE_SYNC);
     assert_int_equal(join_job(&jobs[0]), 0);
     teardown(g, db, opt, b, 3);
     tu_watchdog_disarm();
@@ -757,7 +454,7 @@ static void test_leader_time_limit(void **state)
     assert_int_equal(holds(db, &secs), 1);
     if (secs < 0.099 || secs > 0.6)
         fail_msg("write-stats hold time %.3f s for a 0.1 s limit", secs);
-    gate_open(g, SYNC);
+    gate_open(g, GATE_SYNC);
     assert_int_equal(join_job(&jobs[0]), 0);
     teardown(g, db, opt, b, 2);
     tu_watchdog_disarm();

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "gate_env.h"
 #include "testutil.h"
 
 #include <pthread.h>
@@ -40,285 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---------------------------------------------------------------------- */
-/* The gate env                                                            */
-
-typedef struct gate_env {
-    cairn_env env;    /* first: what the database is given */
-    cairn_env *inner; /* the memory env, owned */
-    const cairn__file_ops *log_ops;
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* broadcast on every change below */
-    /* Locked: mu. Log flushes are numbered from 0 in the order they reach
-     * the gate; flush number n waits while n >= limit. */
-    uint64_t tickets, limit;
-    int blocked;      /* Locked: mu; threads waiting at the gate */
-    atomic_int syncs; /* Atomic: sync and sync_flushed calls on logs */
-} gate_env;
-
-typedef struct gate_file {
-    cairn__file base;
-    gate_env *g;
-    cairn__file *inner;
-} gate_file;
-
-static void gate_pass(gate_env *g)
-{
-    pthread_mutex_lock(&g->mu);
-    uint64_t me = g->tickets++;
-    g->blocked++;
-    pthread_cond_broadcast(&g->cv);
-    while (me >= g->limit)
-        pthread_cond_wait(&g->cv, &g->mu);
-    g->blocked--;
-    pthread_mutex_unlock(&g->mu);
-}
-
-/* Makes the next log flush and every later one block. */
-static void gate_close(gate_env *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->limit = g->tickets;
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_open(gate_env *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->limit = UINT64_MAX;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_wait_blocked(gate_env *g, int n)
-{
-    pthread_mutex_lock(&g->mu);
-    while (g->blocked < n)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-#define GF(f) (((gate_file *)(f))->inner)
-
-static int f_pread(cairn__file *f, uint64_t off, size_t n, char *buf,
-                   size_t *got)
-{
-    return cairn__file_pread(GF(f), off, n, buf, got);
-}
-static int f_read(cairn__file *f, size_t n, char *buf, size_t *got)
-{
-    return cairn__file_read(GF(f), n, buf, got);
-}
-static int f_skip(cairn__file *f, uint64_t n)
-{
-    return cairn__file_skip(GF(f), n);
-}
-static int f_append(cairn__file *f, const char *data, size_t n)
-{
-    return cairn__file_append(GF(f), data, n);
-}
-static int f_flush(cairn__file *f)
-{
-    return cairn__file_flush(GF(f));
-}
-static int f_sync(cairn__file *f)
-{
-    return cairn__file_sync(GF(f));
-}
-static int f_size(cairn__file *f, uint64_t *size)
-{
-    return cairn__file_size(GF(f), size);
-}
-static int f_close(cairn__file *f)
-{
-    int rc = cairn__file_close(GF(f));
-    free(f);
-    return rc;
-}
-static int log_flush(cairn__file *f)
-{
-    gate_pass(((gate_file *)f)->g);
-    return cairn__file_flush(GF(f));
-}
-static int log_sync(cairn__file *f)
-{
-    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
-    return cairn__file_sync(GF(f));
-}
-/* The memory env keeps no user-space buffer, so everything flushed is
- * already as durable as it gets: nothing to do but count. */
-static int log_sync_flushed(cairn__file *f)
-{
-    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
-    return 0;
-}
-
-static const cairn__file_ops plain_ops = {
-    f_pread, f_read, f_skip, f_append, f_flush, f_sync, f_size, f_close, NULL,
-};
-/* Log files without sync_flushed: the leader syncs inside its group. */
-static const cairn__file_ops log_ops_nopipe = {
-    f_pread,  f_read, f_skip,  f_append, log_flush,
-    log_sync, f_size, f_close, NULL,
-};
-/* Log files with sync_flushed: the sync is pipelined (wait_durable). */
-static const cairn__file_ops log_ops_pipe = {
-    f_pread,  f_read, f_skip,  f_append,         log_flush,
-    log_sync, f_size, f_close, log_sync_flushed,
-};
-
-static int is_log(const char *path)
-{
-    size_t n = strlen(path);
-    return n > 4 && strcmp(path + n - 4, ".log") == 0;
-}
-
-static int wrap(gate_env *g, int rc, cairn__file *inner, const char *path,
-                int written, cairn__file **out)
-{
-    *out = NULL;
-    if (rc != 0)
-        return rc;
-    gate_file *gf = malloc(sizeof *gf);
-    if (gf == NULL) {
-        (void)cairn__file_close(inner);
-        return CAIRN_NOMEM;
-    }
-    gf->base.ops = written && is_log(path) ? g->log_ops : &plain_ops;
-    gf->g = g;
-    gf->inner = inner;
-    *out = &gf->base;
-    return 0;
-}
-
-#define GE(env) ((gate_env *)(env))
-#define IN(env) (GE(env)->inner)
-
-static int e_open_read(cairn_env *env, const char *path, cairn__file **out)
-{
-    cairn__file *f = NULL;
-    int rc = IN(env)->ops->open_read(IN(env), path, &f);
-    return wrap(GE(env), rc, f, path, 0, out);
-}
-static int e_open_write(cairn_env *env, const char *path, cairn__file **out)
-{
-    cairn__file *f = NULL;
-    int rc = IN(env)->ops->open_write(IN(env), path, &f);
-    return wrap(GE(env), rc, f, path, 1, out);
-}
-static int e_open_append(cairn_env *env, const char *path, cairn__file **out)
-{
-    cairn__file *f = NULL;
-    int rc = IN(env)->ops->open_append(IN(env), path, &f);
-    return wrap(GE(env), rc, f, path, 1, out);
-}
-static int e_exists(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->exists(IN(env), path);
-}
-static int e_list(cairn_env *env, const char *dir, cairn__strlist *out)
-{
-    return IN(env)->ops->list(IN(env), dir, out);
-}
-static int e_remove(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->remove(IN(env), path);
-}
-static int e_mkdir(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->mkdir(IN(env), path);
-}
-static int e_rmdir(cairn_env *env, const char *path)
-{
-    return IN(env)->ops->rmdir(IN(env), path);
-}
-static int e_file_size(cairn_env *env, const char *path, uint64_t *size)
-{
-    return IN(env)->ops->file_size(IN(env), path, size);
-}
-static int e_rename(cairn_env *env, const char *from, const char *to)
-{
-    return IN(env)->ops->rename(IN(env), from, to);
-}
-static int e_sync_dir(cairn_env *env, const char *dir)
-{
-    return IN(env)->ops->sync_dir(IN(env), dir);
-}
-static int e_lock(cairn_env *env, const char *path, cairn__filelock **out)
-{
-    return IN(env)->ops->lock(IN(env), path, out);
-}
-static int e_unlock(cairn_env *env, cairn__filelock *lock)
-{
-    return IN(env)->ops->unlock(IN(env), lock);
-}
-static uint64_t e_now_micros(cairn_env *env)
-{
-    return IN(env)->ops->now_micros(IN(env));
-}
-static uint64_t e_now_nanos(cairn_env *env)
-{
-    return IN(env)->ops->now_nanos(IN(env));
-}
-static void e_sleep_micros(cairn_env *env, uint64_t us)
-{
-    IN(env)->ops->sleep_micros(IN(env), us);
-}
-static int e_thread_start(cairn_env *env, void *(*fn)(void *), void *arg,
-                          cairn__thread **out)
-{
-    return IN(env)->ops->thread_start(IN(env), fn, arg, out);
-}
-static int e_thread_join(cairn_env *env, cairn__thread *t)
-{
-    return IN(env)->ops->thread_join(IN(env), t);
-}
-
-static const cairn__env_ops gate_env_ops = {
-    .name = "gate",
-    .open_read = e_open_read,
-    .open_write = e_open_write,
-    .open_append = e_open_append,
-    .exists = e_exists,
-    .list = e_list,
-    .remove = e_remove,
-    .mkdir = e_mkdir,
-    .rmdir = e_rmdir,
-    .file_size = e_file_size,
-    .rename = e_rename,
-    .sync_dir = e_sync_dir,
-    .lock = e_lock,
-    .unlock = e_unlock,
-    .now_micros = e_now_micros,
-    .now_nanos = e_now_nanos,
-    .sleep_micros = e_sleep_micros,
-    .thread_start = e_thread_start,
-    .thread_join = e_thread_join,
-    .destroy = NULL, /* freed by gate_env_destroy */
-};
-
-static gate_env *gate_env_create(int pipelined)
-{
-    gate_env *g = calloc(1, sizeof *g);
-    assert_non_null(g);
-    g->env.ops = &gate_env_ops;
-    g->inner = cairn_env_mem_create();
-    assert_non_null(g->inner);
-    g->log_ops = pipelined ? &log_ops_pipe : &log_ops_nopipe;
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    g->limit = UINT64_MAX;
-    return g;
-}
-
-static void gate_env_destroy(gate_env *g)
-{
-    cairn_env_destroy(g->inner);
-    pthread_mutex_destroy(&g->mu);
-    pthread_cond_destroy(&g->cv);
-    free(g);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Databases, writers and the log read back                                */
@@ -438,14 +160,14 @@ static int join_job(job *j)
 static void run_queued(gate_env *g, cairn_db *db, job *jobs, int n,
                        cairn_batch **batches, const int *sync)
 {
-    gate_close(g);
+    gate_close(g, GATE_FLUSH);
     start_job(&jobs[0], db, batches[0], sync[0], 0);
-    gate_wait_blocked(g, 1);
+    gate_wait_blocked(g, GATE_FLUSH, 1);
     for (int i = 1; i < n; i++) {
         start_job(&jobs[i], db, batches[i], sync[i], 0);
         wait_queued(db, (size_t)i + 1);
     }
-    gate_open(g);
+    gate_open(g, GATE_FLUSH);
     for (int i = 0; i < n; i++)
         if (join_job(&jobs[i]) != 0)
             fail_msg("writer %d: %s", i, jobs[i].msg);
@@ -481,7 +203,7 @@ static size_t read_logs(gate_env *g, record *out, size_t cap)
     qsort(names.names, names.n, sizeof names.names[0], by_name);
     size_t n = 0;
     for (size_t i = 0; i < names.n; i++) {
-        if (!is_log(names.names[i]))
+        if (!gate_is_log(names.names[i]))
             continue;
         char path[256];
         snprintf(path, sizeof path, "%s/%s", DBNAME, names.names[i]);
@@ -804,14 +526,14 @@ static void test_no_slowdown(void **state)
     cairn_batch *b[3] = {make_batch("a", 100 * 1024), make_batch("b", 10),
                          make_batch("c", 10)};
     job jobs[4];
-    gate_close(g);
+    gate_close(g, GATE_FLUSH);
     start_job(&jobs[0], db, b[0], 0, 0);
-    gate_wait_blocked(g, 1);
+    gate_wait_blocked(g, GATE_FLUSH, 1);
     start_job(&jobs[1], db, b[1], 0, 0);
     wait_queued(db, 2);
     start_job(&jobs[2], db, b[2], 0, 1);
     wait_queued(db, 3);
-    gate_open(g);
+    gate_open(g, GATE_FLUSH);
     assert_int_equal(join_job(&jobs[0]), 0);
     assert_int_equal(join_job(&jobs[2]), CAIRN_BUSY);
     assert_non_null(strstr(jobs[2].msg, "no_slowdown"));

@@ -1,0 +1,55 @@
+/*
+ * gate_env.h: a test env whose gates stop log flushes and log syncs on
+ * demand, so write-path tests (tests/db/test_group_commit.c,
+ * test_batch_wait.c) reach queue states by construction, not by timing.
+ *
+ * It wraps a private memory env. Every *.log file's flush() (one per log
+ * record) passes the GATE_FLUSH gate and its sync_flushed() (offered only
+ * when the env is created "pipelined") passes the GATE_SYNC gate; calls are
+ * numbered in arrival order and call n waits while n >= the gate's limit.
+ * All gates start open. Failures abort the test (cmocka asserts).
+ */
+#ifndef CAIRN_TEST_GATE_ENV_H
+#define CAIRN_TEST_GATE_ENV_H
+
+#include "cairn.h"
+#include "env/env.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define GATE_FLUSH 0
+#define GATE_SYNC  1
+
+typedef struct gate_env {
+    cairn_env env;    /* first: what the database is given */
+    cairn_env *inner; /* the memory env, owned */
+    const cairn__file_ops *log_ops;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* broadcast on every change below */
+    /* Locked: mu. Two gates: GATE_FLUSH for log flushes (one per record),
+     * GATE_SYNC for sync_flushed of a log. Calls are numbered from 0 in the
+     * order they reach a gate; number n waits while n >= limit. */
+    uint64_t tickets[2], limit[2];
+    int blocked[2];   /* Locked: mu; threads waiting at each gate */
+    atomic_int syncs; /* Atomic: sync and sync_flushed calls on logs */
+} gate_env;
+
+/* A gate env over a new memory env; pipelined: log files offer
+ * sync_flushed (the engine then pipelines sync groups). */
+gate_env *gate_env_create(int pipelined);
+void gate_env_destroy(gate_env *g);
+/* Makes the next call at gate k and every later one block. */
+void gate_close(gate_env *g, int k);
+/* Lets n more calls through gate k. */
+void gate_let(gate_env *g, int k, uint64_t n);
+void gate_open(gate_env *g, int k);
+/* Waits until n threads wait at gate k. */
+void gate_wait_blocked(gate_env *g, int k, int n);
+/* 1 if path names a log file (NNNNNN.log), which the gates apply to. */
+int gate_is_log(const char *path);
+/* Waits until n calls in all have reached gate k. */
+void gate_wait_tickets(gate_env *g, int k, uint64_t n);
+
+#endif
