@@ -144,6 +144,14 @@ static int c_close(void *db, struct bench_msg *msg)
     struct cairn_bench_db *h = db;
     if (h == NULL)
         return 0;
+    const char *show = getenv("CAIRN_BENCH_STATS");
+    if (show != NULL && *show != '\0' && strcmp(show, "0") != 0) {
+        /* For studying the write path: the engine's own counters. */
+        char *p = cairn_db_property(h->db, "cairn.write-stats");
+        if (p != NULL)
+            fprintf(stderr, "%s\n", p);
+        cairn_free(p);
+    }
     int rc = cairn_db_close(h->db);
     if (rc != 0)
         c_fail(msg, "close", rc);

@@ -373,7 +373,7 @@ static int table_entry(dumper *d, table_walk *w, cairn__slice ikey,
 static int table_walk_all(dumper *d, table_walk *w, cairn__table *t)
 {
     cairn__iter *it = NULL;
-    cairn__table_read_options ro = {1, 0}; /* verify, do not fill a cache */
+    cairn__table_read_options ro = {1, 0, 0}; /* verify, do not fill a cache */
     int rc = cairn__table_iter(t, &ro, &it);
     if (rc != 0)
         return rc;

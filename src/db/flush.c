@@ -108,7 +108,7 @@ static int build_table(cairn_db *db, cairn__memtable *mem, uint64_t number,
     /* The table's directory entry is made durable by log_and_apply,
      * before the MANIFEST record that names it. */
     /* Prove the table reads back before anything depends on it. */
-    cairn__table_read_options ro = {1, 0};
+    cairn__table_read_options ro = {1, 0, 0};
     cairn__iter *check;
     CAIRN_TRY_GOTO(
         rc, cairn__table_cache_iter(db->tc, &ro, number, *size, &check), out);

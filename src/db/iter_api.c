@@ -90,7 +90,7 @@ int cairn__db_new_iter(cairn_db *db, const struct cairn_readoptions *ro,
             children[n++] = it;
     }
     cairn__table_read_options tro = {ro ? ro->verify_checksums : 0,
-                                     ro ? ro->fill_cache : 1};
+                                     ro ? ro->fill_cache : 1, 0};
     if (rc == 0)
         rc = cairn__version_add_iters(p->version, db->tc, &tro, &children, &n,
                                       &cap);

@@ -36,7 +36,7 @@ int cairn__db_get(cairn_db *db, const struct cairn_readoptions *ro,
     cairn__get_stats stats = {NULL, -1};
     if (rc == 0 && found == 0) {
         cairn__table_read_options tro = {ro ? ro->verify_checksums : 0,
-                                         ro ? ro->fill_cache : 1};
+                                         ro ? ro->fill_cache : 1, 0};
         rc = cairn__version_get(v, db->tc, &tro, key, snapshot, value, &found,
                                 &stats);
     }

@@ -111,6 +111,56 @@ int cairn__block_read(cairn__file *file, uint64_t limit, const char *name,
                       const cairn__block_handle *h, int verify, char **data,
                       size_t *size)
 {
+    return cairn__block_read_ahead(file, limit, name, h, verify, NULL, data,
+                                   size);
+}
+
+void cairn__readahead_fini(cairn__readahead *ra)
+{
+    free(ra->buf);
+    ra->buf = NULL;
+    ra->len = 0;
+}
+
+/* Reads [off, off + want) into dst, through ra when given. */
+static int read_through(cairn__file *file, uint64_t limit, cairn__readahead *ra,
+                        uint64_t off, size_t want, char *dst, size_t *got)
+{
+    if (ra == NULL || ra->cap == 0)
+        return cairn__file_pread(file, off, want, dst, got);
+    if (ra->buf == NULL || off < ra->off || off + want > ra->off + ra->len) {
+        /* Move the window: the block and what follows it, up to the end
+         * of the block area (its last trailer included). */
+        uint64_t end = limit + CAIRN__BLOCK_TRAILER_SIZE;
+        size_t n = ra->cap;
+        if (n < want)
+            n = want;
+        if (end > off && n > end - off)
+            n = want > end - off ? want : (size_t)(end - off);
+        if (ra->buf == NULL || n > ra->cap) {
+            char *nb = realloc(ra->buf, n > ra->cap ? n : ra->cap);
+            if (nb == NULL)
+                return cairn__err(CAIRN_NOMEM,
+                                  "cannot allocate %zu bytes of read-ahead", n);
+            ra->buf = nb;
+            if (n > ra->cap)
+                ra->cap = n;
+        }
+        ra->len = 0;
+        ra->off = off;
+        CAIRN_TRY(cairn__file_pread(file, off, n, ra->buf, &ra->len));
+    }
+    size_t have =
+        ra->off + ra->len > off ? (size_t)(ra->off + ra->len - off) : 0;
+    *got = have < want ? have : want;
+    memcpy(dst, ra->buf + (off - ra->off), *got);
+    return 0;
+}
+
+int cairn__block_read_ahead(cairn__file *file, uint64_t limit, const char *name,
+                            const cairn__block_handle *h, int verify,
+                            cairn__readahead *ra, char **data, size_t *size)
+{
     *data = NULL;
     *size = 0;
     if (h->size > CAIRN__BLOCK_MAX || h->offset > limit ||
@@ -129,7 +179,7 @@ int cairn__block_read(cairn__file *file, uint64_t limit, const char *name,
                           "block at offset %llu",
                           name, want, (unsigned long long)h->offset);
     size_t got = 0;
-    int rc = cairn__file_pread(file, h->offset, want, buf, &got);
+    int rc = read_through(file, limit, ra, h->offset, want, buf, &got);
     if (rc != 0)
         goto err;
     if (got != want) {

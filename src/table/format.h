@@ -78,6 +78,27 @@ int cairn__block_read(cairn__file *file, uint64_t limit, const char *name,
                       const cairn__block_handle *h, int verify, char **data,
                       size_t *size) CAIRN_WUR;
 
+/* A read-ahead window for one sequential reader of one file: the bytes
+ * [off, off + len) of the file are in buf. */
+typedef struct cairn__readahead {
+    char *buf;
+    size_t cap; /* chunk size: bytes read at a time */
+    uint64_t off;
+    size_t len;
+} cairn__readahead;
+
+/* cairn__block_read through the window ra: a block inside it is copied
+ * from memory, else the window moves to the block's offset and reads
+ * max(cap, block) bytes (never past limit + the trailer). Same results
+ * and errors as cairn__block_read; a short read is reported the same
+ * way. ra == NULL reads directly. */
+int cairn__block_read_ahead(cairn__file *file, uint64_t limit, const char *name,
+                            const cairn__block_handle *h, int verify,
+                            cairn__readahead *ra, char **data,
+                            size_t *size) CAIRN_WUR;
+/* Frees the window's buffer. */
+void cairn__readahead_fini(cairn__readahead *ra);
+
 /* Masked crc32c of (contents | type), as stored in a trailer. */
 uint32_t cairn__block_crc(const char *contents, size_t n, char type);
 

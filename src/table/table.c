@@ -55,14 +55,20 @@ static int internal_cmp(cairn__slice a, cairn__slice b)
     return cairn__ikey_compare(a, b);
 }
 
-static int read_block(cairn__table *t, const cairn__block_handle *h, int verify,
-                      cairn__block **out)
+static int read_block_ra(cairn__table *t, const cairn__block_handle *h,
+                         int verify, cairn__readahead *ra, cairn__block **out)
 {
     char *data;
     size_t size;
-    CAIRN_TRY(
-        cairn__block_read(t->file, t->limit, t->name, h, verify, &data, &size));
+    CAIRN_TRY(cairn__block_read_ahead(t->file, t->limit, t->name, h, verify, ra,
+                                      &data, &size));
     return cairn__block_create(data, size, h->offset, t->name, out);
+}
+
+static int read_block(cairn__table *t, const cairn__block_handle *h, int verify,
+                      cairn__block **out)
+{
+    return read_block_ra(t, h, verify, NULL, out);
 }
 
 /* Finds and reads the filter. Only CAIRN_NOMEM is reported: like LevelDB,
@@ -187,7 +193,8 @@ static void cache_deleter(cairn__slice key, void *value)
 
 /* An iterator over the data block that index value v (a handle) names. */
 static int block_iter_for(cairn__table *t, const cairn__table_read_options *ro,
-                          cairn__slice v, cairn__iter **out)
+                          cairn__readahead *ra, cairn__slice v,
+                          cairn__iter **out)
 {
     *out = NULL;
     cairn__block_handle h;
@@ -207,7 +214,7 @@ static int block_iter_for(cairn__table *t, const cairn__table_read_options *ro,
         cairn__slice k = cairn__slice_make(key, sizeof key);
         cairn__cache_handle *ch = cairn__cache_lookup(cache, k);
         if (ch == NULL) {
-            CAIRN_TRY(read_block(t, &h, ro->verify_checksums, &block));
+            CAIRN_TRY(read_block_ra(t, &h, ro->verify_checksums, ra, &block));
             /* A failed insert only costs caching: keep the block private. */
             if (ro->fill_cache &&
                 cairn__cache_insert(cache, k, block, cairn__block_size(block),
@@ -222,7 +229,7 @@ static int block_iter_for(cairn__table *t, const cairn__table_read_options *ro,
             cleanup.b = ch;
         }
     } else {
-        CAIRN_TRY(read_block(t, &h, ro->verify_checksums, &block));
+        CAIRN_TRY(read_block_ra(t, &h, ro->verify_checksums, ra, &block));
     }
     if (cleanup.fn == NULL) {
         cleanup.fn = destroy_block;
@@ -235,12 +242,21 @@ static int block_iter_for(cairn__table *t, const cairn__table_read_options *ro,
 typedef struct table_iter_arg {
     cairn__table *t;
     cairn__table_read_options ro;
+    cairn__readahead ra; /* used when ro.readahead > 0 */
 } table_iter_arg;
 
 static int two_level_block(void *arg, cairn__slice v, cairn__iter **out)
 {
     table_iter_arg *a = arg;
-    return block_iter_for(a->t, &a->ro, v, out);
+    return block_iter_for(a->t, &a->ro, a->ro.readahead > 0 ? &a->ra : NULL, v,
+                          out);
+}
+
+static void free_iter_arg(void *arg)
+{
+    table_iter_arg *a = arg;
+    cairn__readahead_fini(&a->ra);
+    free(a);
 }
 
 int cairn__table_iter(cairn__table *t, const cairn__table_read_options *ro,
@@ -252,13 +268,17 @@ int cairn__table_iter(cairn__table *t, const cairn__table_read_options *ro,
         return cairn__err(CAIRN_NOMEM, "cannot allocate table iterator");
     a->t = t;
     a->ro = *ro;
+    a->ra.buf = NULL;
+    a->ra.cap = ro->readahead;
+    a->ra.off = 0;
+    a->ra.len = 0;
     cairn__iter *idx;
     int rc = index_iter(t, &idx);
     if (rc != 0) {
         free(a);
         return rc;
     }
-    return cairn__iter_two_level(idx, two_level_block, a, free, out);
+    return cairn__iter_two_level(idx, two_level_block, a, free_iter_arg, out);
 }
 
 int cairn__table_get(cairn__table *t, const cairn__table_read_options *ro,
@@ -282,7 +302,7 @@ int cairn__table_get(cairn__table *t, const cairn__table_read_options *ro,
                                             cairn__ikey_user(ikey)))
             goto out; /* the filter rules the key out */
         cairn__iter *bi;
-        CAIRN_TRY_GOTO(rc, block_iter_for(t, ro, v, &bi), out);
+        CAIRN_TRY_GOTO(rc, block_iter_for(t, ro, NULL, v, &bi), out);
         cairn__iter_seek(bi, ikey);
         if (cairn__iter_valid(bi))
             rc = fn(arg, cairn__iter_key(bi), cairn__iter_value(bi));

@@ -174,7 +174,6 @@ static int flush_data_block(cairn__table_builder *tb)
     assert(!tb->pending_index_entry);
     CAIRN_TRY(write_block(tb, &tb->data_block, &tb->pending_handle));
     tb->pending_index_entry = 1;
-    CAIRN_TRY(cairn__file_flush(tb->file));
     if (tb->has_filter)
         CAIRN_TRY(cairn__filter_builder_start_block(&tb->filter, tb->offset));
     return 0;

@@ -598,7 +598,7 @@ static void count_table(cairn_env *env, uint64_t num, tcount *c)
     cairn__table_options_default(&topt);
     cairn__table *t;
     ok(cairn__table_open(&topt, f, size, path, &t), "table open");
-    cairn__table_read_options ro = {1, 0};
+    cairn__table_read_options ro = {1, 0, 0};
     cairn__iter *it;
     ok(cairn__table_iter(t, &ro, &it), "table iter");
     for (cairn__iter_seek_first(it); cairn__iter_valid(it);

@@ -216,7 +216,7 @@ static void random_target(tu_rng *r, const kv *m, size_t n, cairn__buf *t)
  * changes around them, and gets. */
 static void check_table(cairn__table *t, const kv *m, size_t n, tu_rng *r)
 {
-    cairn__table_read_options ro = {1, 1};
+    cairn__table_read_options ro = {1, 1, 0};
     cairn__iter *it;
     OK(cairn__table_iter(t, &ro, &it));
     size_t i = 0;
@@ -331,7 +331,7 @@ static void test_many_entries(void **state)
     OK(cairn__table_open(&o, &f.base, f.data.len, "big.ldb", &t));
     check_table(t, m, n, &r);
     /* Absent user keys: the filter must spare nearly all data reads. */
-    cairn__table_read_options ro = {0, 0};
+    cairn__table_read_options ro = {0, 0, 0};
     got g = {0, CAIRN__BUF_INIT, CAIRN__BUF_INIT};
     cairn__buf k = CAIRN__BUF_INIT;
     int absent = 0;
@@ -349,6 +349,34 @@ static void test_many_entries(void **state)
     }
     assert_true(absent > 900);
     assert_true(f.preads <= absent / 25); /* bloom: about 1% */
+
+    /* A full scan with read-ahead (no cache: every block from the file)
+     * sees every entry in order and reads the file in window-sized
+     * chunks, not a pread per block. */
+    cairn__table_read_options seq = {1, 0, 64 * 1024};
+    cairn__table *t2;
+    cairn__table_options o2 = o;
+    o2.block_cache = NULL;
+    OK(cairn__table_open(&o2, &f.base, f.data.len, "big2.ldb", &t2));
+    cairn__iter *it;
+    OK(cairn__table_iter(t2, &seq, &it));
+    f.preads = 0;
+    size_t i = 0;
+    for (cairn__iter_seek_first(it); cairn__iter_valid(it);
+         cairn__iter_next(it), i++)
+        assert_true(i < n && slice_is(cairn__iter_key(it), &m[i].k) &&
+                    slice_is(cairn__iter_value(it), &m[i].v));
+    OK(cairn__iter_status(it));
+    assert_int_equal(i, n);
+    assert_true((size_t)f.preads <= f.data.len / (64 * 1024) + 2);
+    /* Backwards it still answers right (each step moves the window). */
+    for (cairn__iter_seek_last(it); cairn__iter_valid(it);
+         cairn__iter_prev(it))
+        assert_true(i > 0 && slice_is(cairn__iter_key(it), &m[--i].k));
+    assert_int_equal(i, 0);
+    OK(cairn__iter_status(it));
+    cairn__iter_destroy(it);
+    cairn__table_close(t2);
     cairn__buf_fini(&k);
     cairn__buf_fini(&g.k);
     cairn__buf_fini(&g.v);
@@ -472,7 +500,7 @@ static void test_errors(void **state)
                           cairn__block_crc(f.data.data, n, 2));
     cairn__table *t;
     OK(cairn__table_open(&o, &f.base, f.data.len, "t.ldb", &t));
-    cairn__table_read_options ro = {1, 1};
+    cairn__table_read_options ro = {1, 1, 0};
     got g = {0, CAIRN__BUF_INIT, CAIRN__BUF_INIT};
     assert_int_equal(cairn__table_get(t, &ro, BS(&e.k), save_entry, &g),
                      CAIRN_CORRUPTION);
@@ -599,7 +627,7 @@ static void test_approximate_offsets(void **state)
  * be the model's or CAIRN_CORRUPTION: a partial scan must be an exact
  * prefix (suffix, backwards) of the model. */
 static void probe(const char *bytes, size_t len, uint64_t claimed, const kv *m,
-                  size_t n, int exact, cairn__cache *cache)
+                  size_t n, int exact, cairn__cache *cache, size_t readahead)
 {
     memfile f;
     mf_init(&f, bytes, len);
@@ -608,7 +636,7 @@ static void probe(const char *bytes, size_t len, uint64_t claimed, const kv *m,
     o.bloom_bits_per_key = 10;
     o.paranoid_checks = exact;
     o.block_cache = cache;
-    cairn__table_read_options ro = {exact, 1};
+    cairn__table_read_options ro = {exact, 1, readahead};
     cairn__table *t;
     int rc = cairn__table_open(&o, &f.base, claimed, "dmg.ldb", &t);
     if (rc != 0) {
@@ -678,17 +706,22 @@ static void test_damage(void **state)
         size_t len = f.data.len;
         char *copy = malloc(len);
         assert_non_null(copy);
-        probe(f.data.data, len, len, m, n, 1, cache); /* undamaged */
+        probe(f.data.data, len, len, m, n, 1, cache, 0); /* undamaged */
+        probe(f.data.data, len, len, m, n, 1, NULL, 512);
         for (size_t pos = 0; pos < len; pos++) {
             for (int flip = 0; flip < 2; flip++) {
                 memcpy(copy, f.data.data, len);
                 copy[pos] ^= (char)(flip ? 0x80 : 0x01);
-                probe(copy, len, len, m, n, 1, cache);
-                probe(copy, len, len, m, n, 0, NULL);
+                probe(copy, len, len, m, n, 1, cache, 0);
+                probe(copy, len, len, m, n, 0, NULL, 0);
+                /* Through a read-ahead window of about two blocks. */
+                probe(copy, len, len, m, n, 1, NULL, 512);
             }
-            probe(f.data.data, pos, pos, m, n, 1, NULL);
-            probe(f.data.data, pos, len, m, n, 1, cache); /* short reads */
-            probe(f.data.data, pos, len, m, n, 0, NULL);
+            probe(f.data.data, pos, pos, m, n, 1, NULL, 0);
+            probe(f.data.data, pos, len, m, n, 1, cache, 0); /* short reads */
+            probe(f.data.data, pos, len, m, n, 0, NULL, 0);
+            probe(f.data.data, pos, pos, m, n, 1, NULL, 100);
+            probe(f.data.data, pos, len, m, n, 1, NULL, 512);
         }
         free(copy);
         cairn__buf_fini(&f.data);
