@@ -80,7 +80,22 @@
  * time covering everything appended before it, so one it is. */
 #define MAX_SYNCERS 1
 
-static void wake_sync_waiters(cairn_db *db);
+/* Groups one sync leader may append in a row while sync writers wait at
+ * the head (combining, in cairn__db_write). The queue cannot grow past
+ * the number of writing threads, so this only bounds the leader's extra
+ * work when very many threads write. */
+#define COMBINE_MAX 64
+
+/* Syncs one syncer may run in a row, beyond the one its own writers need,
+ * while other writers wait for later data (wait_durable). Each one delays
+ * this syncer's own return by a sync; measured in docs/write-path.md. */
+#ifndef SYNC_CHAIN_MAX
+#define SYNC_CHAIN_MAX 2
+#endif
+
+typedef struct sync_waiter sync_waiter;
+static sync_waiter *detach_sync_waiters(cairn_db *db, int pick_starter);
+static void wake_detached(sync_waiter *sw);
 
 /* ---------------------------------------------------------------------- */
 /* Waiting and waking                                                      */
@@ -153,6 +168,48 @@ static void release_follower(cairn__writer *w)
         wake(a, W_DONE);
     if (b != NULL)
         wake(b, W_DONE);
+}
+
+/* A leader's followers, waiting to be completed: [first, last] in queue
+ * order; from fail on (if set) they get fail_rc and fail_msg (a combined
+ * group that failed, and nothing after it), the rest the group's status. */
+typedef struct followers {
+    cairn__writer *first, *last, *fail;
+    int fail_rc;
+    const char *fail_msg;
+    int released;
+} followers;
+
+/* Gives each follower its status and its place in a binary wake-up tree
+ * (children of the k-th are the 2k-th and 2k+1-th), then wakes the root:
+ * nobody pays one wake-up per follower in sequence. */
+static void release_followers(followers *fo, int rc, const char *msg)
+{
+    fo->released = 1;
+    if (fo->first == NULL)
+        return;
+    cairn__writer *child = fo->first->next;
+    int more = fo->first != fo->last;
+    int failing = 0;
+    for (cairn__writer *p = fo->first;; p = p->next) {
+        if (p == fo->fail)
+            failing = 1;
+        p->status = failing ? fo->fail_rc : rc;
+        if (p->status != 0)
+            snprintf(p->msg, sizeof p->msg, "%s", failing ? fo->fail_msg : msg);
+        for (int k = 0; k < 2; k++) {
+            if (more && child != NULL) {
+                p->wake[k] = child;
+                more = child != fo->last;
+                child = child->next;
+            } else {
+                p->wake[k] = NULL;
+            }
+        }
+        if (p == fo->last)
+            break;
+    }
+    wake(fo->first, W_DONE);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -264,9 +321,10 @@ static int switch_memtable(cairn_db *db)
     db->appended_log = number;
     db->appended_off = 0;
     db->syncing = 0;
-    wake_sync_waiters(db);
+    sync_waiter *to_wake = detach_sync_waiters(db, 1);
     cairn__cond_broadcast(&db->sync_cv);
     cairn__mutex_unlock(&db->sync_mu);
+    wake_detached(to_wake);
     db->imm[db->nimm] = db->mem;
     db->imm_log[db->nimm] = db->mem_log;
     db->nimm++;
@@ -281,8 +339,6 @@ static int switch_memtable(cairn_db *db)
     }
     return 0;
 }
-
-static void wake_sync_waiters(cairn_db *db);
 
 static int busy(cairn_db *db, const char *why)
 {
@@ -375,16 +431,23 @@ static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
     }
 }
 
+/* (a)-(c) hold, checked with atomics alone: no stall and no switch is
+ * due. The leader alone changes db->mem (D1). */
+static int flow_fast(cairn_db *db)
+{
+    return atomic_load_explicit(&db->bg_error_flag, memory_order_acquire) ==
+               0 &&
+           atomic_load_explicit(&db->l0_count, memory_order_relaxed) <
+               db->opt.l0_slowdown_trigger &&
+           cairn__memtable_memory_usage(db->mem) <= db->opt.write_buffer_size;
+}
+
 /* (a)-(c) without a lock, else make_room under mu. The leader alone
  * changes db->mem (D1), and leadership passes with release/acquire, so it
  * may read the pointer without mu. */
 static int flow_control(cairn_db *db, cairn__writer *w, int force)
 {
-    if (!force &&
-        atomic_load_explicit(&db->bg_error_flag, memory_order_acquire) == 0 &&
-        atomic_load_explicit(&db->l0_count, memory_order_relaxed) <
-            db->opt.l0_slowdown_trigger &&
-        cairn__memtable_memory_usage(db->mem) <= db->opt.write_buffer_size)
+    if (!force && flow_fast(db))
         return 0;
     cairn__mutex_lock(&db->mu);
     int rc = make_room(db, w, force);
@@ -510,11 +573,11 @@ static void gather_for_sync(cairn_db *db)
  * It sleeps on its own word, so a finished sync wakes exactly the
  * waiters it covered (no thundering herd), plus one more to start the
  * next sync. Lives on the waiter's stack; linked under sync_mu. */
-typedef struct sync_waiter {
+struct sync_waiter {
     uint64_t log, end;
     _Atomic uint32_t word; /* 0 asleep; 1 re-check (stored with release) */
     struct sync_waiter *next;
-} sync_waiter;
+};
 
 static int covered(const cairn_db *db, uint64_t log, uint64_t end)
 {
@@ -522,28 +585,62 @@ static int covered(const cairn_db *db, uint64_t log, uint64_t end)
            (db->durable_log == log && db->durable_off >= end);
 }
 
-/* Wakes the waiters now covered (or all, after an error), and the first
- * of the rest if no sync runs, so that it starts the next one. sync_mu
- * held. */
-static void wake_sync_waiters(cairn_db *db)
+/* Detaches the waiters now covered (or all, after an error), and the
+ * first of the rest if no sync runs, so that it starts the next one; that
+ * one is first in the returned list, so it is woken first. sync_mu held.
+ * Without pick_starter no starter is picked (the caller syncs
+ * next itself). The caller wakes the list with wake_detached after releasing
+ * sync_mu: a futex call per waiter under the lock would hold up every writer
+ * entering wait_durable, and the next sync with them. */
+static sync_waiter *detach_sync_waiters(cairn_db *db, int pick_starter)
 {
     sync_waiter **pp = &db->sync_waiters;
-    int next_picked = db->syncing > 0;
+    sync_waiter *out = NULL, **tail = &out, *starter = NULL;
+    int next_picked = db->syncing > 0 || !pick_starter;
     while (*pp != NULL) {
         sync_waiter *sw = *pp;
-        if (db->sync_error != 0 || covered(db, sw->log, sw->end) ||
-            !next_picked) {
-            if (!covered(db, sw->log, sw->end) && db->sync_error == 0)
-                next_picked = 1; /* this one starts the next sync */
+        int cov = db->sync_error != 0 || covered(db, sw->log, sw->end);
+        if (cov || !next_picked) {
             *pp = sw->next;
-            /* Release: the waiter re-reads the sync state under sync_mu
-             * anyway; the store only ends its sleep. After it, sw may be
-             * gone: the futex call tolerates a stale address. */
-            atomic_store_explicit(&sw->word, 1, memory_order_release);
-            cairn__futex_wake(&sw->word, 1);
+            if (!cov) {
+                next_picked = 1; /* this one starts the next sync */
+                starter = sw;
+                continue;
+            }
+            sw->next = NULL;
+            *tail = sw;
+            tail = &sw->next;
             continue;
         }
         pp = &sw->next;
+    }
+    if (starter != NULL) {
+        starter->next = out;
+        out = starter;
+    }
+    return out;
+}
+
+/* 1 if a waiter needs a sync that has not run yet. sync_mu held. */
+static int uncovered_waiter(const cairn_db *db)
+{
+    for (const sync_waiter *sw = db->sync_waiters; sw != NULL; sw = sw->next)
+        if (!covered(db, sw->log, sw->end))
+            return 1;
+    return 0;
+}
+
+/* Ends the sleep of every waiter in a detached list. No lock needed. */
+static void wake_detached(sync_waiter *sw)
+{
+    while (sw != NULL) {
+        sync_waiter *next = sw->next;
+        /* Release: the waiter re-reads the sync state under sync_mu
+         * anyway; the store only ends its sleep. After it, sw may be
+         * gone: the futex call tolerates a stale address. */
+        atomic_store_explicit(&sw->word, 1, memory_order_release);
+        cairn__futex_wake(&sw->word, 1);
+        sw = next;
     }
 }
 
@@ -551,9 +648,13 @@ static void wake_sync_waiters(cairn_db *db)
  * it, or runs one covering everything the sync leaders have appended so
  * far. Only here and in switch_memtable is the log synced concurrently with
  * appends; a failed sync is sticky. No lock held on entry. */
-static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
+static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters,
+                        followers *fo)
 {
     int rc = 0;
+    int own_done = 0; /* this group no longer counted in durable_waiters */
+    int chained_error = 0;
+    sync_waiter *to_wake = NULL;
     cairn__mutex_lock(&db->sync_mu);
     if (db->appended_log < log ||
         (db->appended_log == log && db->appended_off < end)) {
@@ -590,43 +691,82 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
          * cannot be closed under us: switch_memtable waits while syncing
          * is set. */
         db->syncing++;
-        if (db->opt.commit_policy == CAIRN_COMMIT_BATCH_WAIT)
-            gather_for_sync(db);
-        uint64_t tlog = db->appended_log, toff = db->appended_off;
-        db->syncing_log = tlog;
-        db->syncing_off = toff;
-        cairn__file *file = db->logfile;
-        cairn__mutex_unlock(&db->sync_mu);
-        int src = file->ops->sync_flushed(file);
-        cairn__stat_add(&db->wstats->syncs, 1);
-        cairn__mutex_lock(&db->sync_mu);
-        db->syncing--;
-        if (src != 0) {
-            if (db->sync_error == 0) {
-                db->sync_error = src;
-                snprintf(db->sync_errmsg, sizeof db->sync_errmsg, "%s",
-                         cairn__errmsg_get());
+        for (int chain = 0;; chain++) {
+            if (db->opt.commit_policy == CAIRN_COMMIT_BATCH_WAIT)
+                gather_for_sync(db);
+            uint64_t tlog = db->appended_log, toff = db->appended_off;
+            db->syncing_log = tlog;
+            db->syncing_off = toff;
+            cairn__file *file = db->logfile;
+            cairn__mutex_unlock(&db->sync_mu);
+            int src = file->ops->sync_flushed(file);
+            cairn__stat_add(&db->wstats->syncs, 1);
+            cairn__mutex_lock(&db->sync_mu);
+            if (src != 0) {
+                if (db->sync_error == 0) {
+                    db->sync_error = src;
+                    snprintf(db->sync_errmsg, sizeof db->sync_errmsg, "%s",
+                             cairn__errmsg_get());
+                }
+                /* A sync run only for others failed after this thread's
+                 * own writers were acknowledged: still sticky (below). */
+                if (own_done)
+                    chained_error = db->sync_error;
+                break;
             }
-        } else if (db->durable_log < tlog ||
-                   (db->durable_log == tlog && db->durable_off < toff)) {
-            db->durable_log = tlog;
-            db->durable_off = toff;
+            if (db->durable_log < tlog ||
+                (db->durable_log == tlog && db->durable_off < toff)) {
+                db->durable_log = tlog;
+                db->durable_off = toff;
+            }
+            if (chain >= SYNC_CHAIN_MAX || !uncovered_waiter(db))
+                break;
+            /* Writers wait for data appended during this sync. Run the
+             * next sync here, at once, instead of waking one of them to
+             * do it: that one would queue for a core behind every writer
+             * this sync completes. Those are woken first (no lock held),
+             * and this thread's own writers are no longer waiting. */
+            if (!own_done) {
+                own_done = 1;
+                db->durable_waiters -= nwriters;
+            }
+            sync_waiter *cov = detach_sync_waiters(db, 0);
+            cairn__mutex_unlock(&db->sync_mu);
+            if (!fo->released)
+                release_followers(fo, 0, ""); /* durable: acknowledged */
+            wake_detached(cov);
+            cairn__mutex_lock(&db->sync_mu);
+            cairn__stat_add(&db->wstats->chained_syncs, 1);
         }
-        wake_sync_waiters(db);
+        db->syncing--;
+        sync_waiter *more = detach_sync_waiters(db, 1);
+        if (more != NULL) {
+            /* Appended behind what is already collected; the starter of
+             * the next sync, if any, leads this batch. */
+            sync_waiter **t = &more;
+            while (*t != NULL)
+                t = &(*t)->next;
+            *t = to_wake;
+            to_wake = more;
+        }
         /* switch_memtable may wait for the sync to end. */
         cairn__cond_broadcast(&db->sync_cv);
     }
-    db->durable_waiters -= nwriters;
+    if (!own_done)
+        db->durable_waiters -= nwriters;
     cairn__mutex_unlock(&db->sync_mu);
-    if (rc != 0) {
+    wake_detached(to_wake);
+    if (rc != 0 || chained_error != 0) {
         /* What the log holds past the last good sync is unknown: stop all
          * writes (D3). */
         char msg[CAIRN__ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
         cairn__mutex_lock(&db->mu);
-        cairn__db_set_bg_error(db, rc);
+        cairn__db_set_bg_error(db, rc != 0 ? rc : chained_error);
         cairn__mutex_unlock(&db->mu);
         cairn__errmsg_restore(msg);
+        if (rc == 0)
+            cairn__errmsg_clear();
     }
     return rc;
 }
@@ -711,12 +851,29 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
     }
     if (rc == 0 && count > 0)
         cairn__vset_set_last_seq(db->vs, seq + count - 1);
-    cairn__stat_add(&db->wstats->bytes, CAIRN__BATCH_HEADER + body.size);
+    uint64_t gbytes = CAIRN__BATCH_HEADER + body.size;
+    cairn__stat_add(&db->wstats->bytes, gbytes);
+    uint64_t mx = atomic_load_explicit(&db->wstats->group_bytes_max,
+                                       memory_order_relaxed);
+    while (gbytes > mx && !atomic_compare_exchange_weak_explicit(
+                              &db->wstats->group_bytes_max, &mx, gbytes,
+                              memory_order_relaxed, memory_order_relaxed))
+        ;
     return rc;
 }
 
 /* ---------------------------------------------------------------------- */
 /* The write call                                                          */
+
+static void count_group(cairn_db *db, size_t nwriters)
+{
+    cairn__stat_add(&db->wstats->groups, 1);
+    cairn__stat_add(&db->wstats->writers, nwriters);
+    cairn__stat_add(&db->wstats->group_hist[nwriters < CAIRN__GROUP_HIST
+                                                ? nwriters
+                                                : CAIRN__GROUP_HIST],
+                    1);
+}
 
 static void record_latency(cairn_db *db, uint64_t t0)
 {
@@ -799,30 +956,66 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         last = build_group(db, &w, &nwriters);
         cairn__mutex_unlock(&db->wq_mu);
         rc = commit_group(db, &w, last, &durable_log, &durable_end);
-        cairn__stat_add(&db->wstats->groups, 1);
-        cairn__stat_add(&db->wstats->writers, nwriters);
-        cairn__stat_add(&db->wstats->group_hist[nwriters < CAIRN__GROUP_HIST
-                                                    ? nwriters
-                                                    : CAIRN__GROUP_HIST],
-                        1);
+        count_group(db, nwriters);
     }
     if (rc != 0)
         snprintf(w.msg, sizeof w.msg, "%s", cairn__errmsg_get());
 
-    /* Unlink the group and hand leadership on before completing anyone:
-     * the next group starts while followers are being woken. */
-    cairn__mutex_lock(&db->wq_mu);
-    db->wq_head = last->next;
-    if (db->wq_head == NULL)
-        db->wq_tail = NULL;
-    for (cairn__writer *x = &w;; x = x->next) {
-        db->wq_bytes -= x->rep.size;
-        db->wq_count--;
-        if (x == last)
+    /* Unlink the group. A pipelined sync group then keeps leading while
+     * sync writers wait at the head (combining): this thread must wait
+     * for a sync anyway, and every group it appends is one the queued
+     * writers do not have to be woken to lead (each such hand-off costs
+     * a context switch, and then a second sleep for the sync). Their
+     * writers stay asleep and are completed with this group after the
+     * sync. It stops at a non-sync head (it must not wait for a sync),
+     * a flush request, flow control that would need the slow path, a
+     * failed commit, or COMBINE_MAX groups; then leadership is handed
+     * on before anyone is completed, so the next group starts while
+     * followers are woken. */
+    cairn__writer *gfirst = &w, *fail = NULL, *next;
+    int fail_rc = 0;
+    char fail_msg[CAIRN__ERRMSG_MAX];
+    fail_msg[0] = '\0';
+    for (int combined = 0;; combined++) {
+        cairn__mutex_lock(&db->wq_mu);
+        db->wq_head = last->next;
+        if (db->wq_head == NULL)
+            db->wq_tail = NULL;
+        for (cairn__writer *x = gfirst;; x = x->next) {
+            db->wq_bytes -= x->rep.size;
+            db->wq_count--;
+            if (x == last)
+                break;
+        }
+        next = db->wq_head;
+        int more = rc == 0 && fail == NULL && durable_end != 0 &&
+                   next != NULL && next->sync && next->rep.data != NULL &&
+                   combined < COMBINE_MAX && flow_fast(db);
+        cairn__writer *glast = NULL;
+        size_t n = 0;
+        if (more)
+            glast = build_group(db, next, &n);
+        cairn__mutex_unlock(&db->wq_mu);
+        if (!more)
             break;
+        uint64_t dlog = 0, dend = 0;
+        int grc = commit_group(db, next, glast, &dlog, &dend);
+        count_group(db, n);
+        cairn__stat_add(&db->wstats->combined, 1);
+        nwriters += n;
+        gfirst = next;
+        last = glast;
+        if (grc != 0) {
+            /* This group and only this one fails (nothing after it is
+             * combined); those before it still wait for their sync. */
+            fail = next;
+            fail_rc = grc;
+            snprintf(fail_msg, sizeof fail_msg, "%s", cairn__errmsg_get());
+        } else {
+            durable_log = dlog;
+            durable_end = dend;
+        }
     }
-    cairn__writer *next = db->wq_head;
-    cairn__mutex_unlock(&db->wq_mu);
     cairn__writer *first = w.next;
     if (last == &w)
         first = NULL;
@@ -830,36 +1023,15 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         wake(next, W_LEADER);
     /* A sync group is made durable now, while the next group appends;
      * nobody in this group is acknowledged before that. */
+    followers fo = {first, last, fail, fail_rc, fail_msg, 0};
     if (rc == 0 && durable_end != 0) {
-        rc = wait_durable(db, durable_log, durable_end, (int)nwriters);
+        rc = wait_durable(db, durable_log, durable_end, (int)nwriters, &fo);
         if (rc != 0)
             snprintf(w.msg, sizeof w.msg, "%s", cairn__errmsg_get());
     }
 
-    /* Followers [first, last]: give each its status and its place in a
-     * binary wake-up tree (children of the k-th are the 2k-th and
-     * 2k+1-th), then wake the root. */
-    if (first != NULL) {
-        cairn__writer *child = first->next;
-        int more = first != last;
-        for (cairn__writer *p = first;; p = p->next) {
-            p->status = rc;
-            if (rc != 0)
-                memcpy(p->msg, w.msg, sizeof w.msg);
-            for (int k = 0; k < 2; k++) {
-                if (more && child != NULL) {
-                    p->wake[k] = child;
-                    more = child != last;
-                    child = child->next;
-                } else {
-                    p->wake[k] = NULL;
-                }
-            }
-            if (p == last)
-                break;
-        }
-        wake(first, W_DONE);
-    }
+    if (!fo.released)
+        release_followers(&fo, rc, w.msg);
     if (counted)
         atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
     if (rc != 0)

@@ -273,19 +273,24 @@ static void test_lone_writer(void **state)
 /* ---------------------------------------------------------------------- */
 /* The syncer path (log with sync_flushed)                                 */
 
-/* a, b and c are sync writes of about 1 KiB each. a blocks at the flush
- * gate with b and c queued; a is let through and becomes the syncer while
- * b leads {b, c} and blocks at the flush gate in turn. a now holds its
- * sync (1 KiB appended, and b and c are active but not yet waiting). */
+/* a, b and c are sync writes; x is a small non-sync write. a blocks at
+ * the flush gate with x, b and c queued; a is let through. x is not a
+ * sync writer, so a does not combine it (nor what follows) and hands
+ * leadership to x, which blocks at the flush gate in turn. a becomes the
+ * syncer and holds its sync: a's record alone is below the byte limit,
+ * and x, b and c are active but not waiting for a sync. When the gate
+ * opens, x appends and hands on to b, which leads {b, c}. */
 static void syncer_setup(gate_env *g, cairn_db *db, job *jobs, cairn_batch **b)
 {
     gate_close(g, GATE_FLUSH);
     start_job(&jobs[0], db, b[0], 1, 0);
     gate_wait_blocked(g, GATE_FLUSH, 1);
-    start_job(&jobs[1], db, b[1], 1, 0);
+    start_job(&jobs[3], db, b[3], 0, 0);
     wait_queued(db, 2);
-    start_job(&jobs[2], db, b[2], 1, 0);
+    start_job(&jobs[1], db, b[1], 1, 0);
     wait_queued(db, 3);
+    start_job(&jobs[2], db, b[2], 1, 0);
+    wait_queued(db, 4);
     gate_let(g, GATE_FLUSH, 1);
     gate_wait_tickets(g, GATE_FLUSH, 2);
     wait_sync_gathering(db);
@@ -300,14 +305,14 @@ static void test_syncer_byte_limit(void **state)
     /* Hold up to 1 s, or until 1500 bytes are past the durable point: a's
      * record alone is under that, a's and {b, c}'s together are over. */
     cairn_db *db = open_bw(g, opt, 1000000, 1500, 0);
-    cairn_batch *b[3] = {make_batch("a", 1000), make_batch("b", 1000),
-                         make_batch("c", 1000)};
-    job jobs[3];
+    cairn_batch *b[4] = {make_batch("a", 1000), make_batch("b", 1000),
+                         make_batch("c", 1000), make_batch("x", 10)};
+    job jobs[4];
     int syncs0 = atomic_load(&g->syncs);
     syncer_setup(g, db, jobs, b);
     uint64_t t0 = now_ns();
     gate_open(g, GATE_FLUSH);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (join_job(&jobs[i]) != 0)
             fail_msg("writer %d: %s", i, jobs[i].msg);
     uint64_t elapsed = now_ns() - t0;
@@ -317,9 +322,9 @@ static void test_syncer_byte_limit(void **state)
         fail_msg("the byte limit did not end the hold: %.3f s",
                  (double)elapsed / 1e9);
     assert_int_equal(holds(db, NULL), 1);
-    /* One sync covered all three writers. */
+    /* One sync covered all three sync writers. */
     assert_int_equal(atomic_load(&g->syncs) - syncs0, 1);
-    teardown(g, db, opt, b, 3);
+    teardown(g, db, opt, b, 4);
     tu_watchdog_disarm();
 }
 
@@ -366,22 +371,23 @@ static void test_syncer_all_waiting(void **state)
     gate_env *g = gate_env_create(1);
     cairn_options *opt = cairn_options_create();
     /* As in the byte-limit case, but the byte limit is out of reach. Once
-     * b has appended {b, c} and waits for the sync, every active writer
-     * waits on it (c as b's follower), nobody can add to it, and the hold
-     * must end: the policy's "every active writer is waiting" rule. */
+     * x has returned and b has appended {b, c} and waits for the sync,
+     * every active writer waits on it (c as b's follower), nobody can add
+     * to it, and the hold must end: the policy's "every active writer is
+     * waiting" rule. */
     cairn_db *db = open_bw(g, opt, 1000000, 1024 * 1024, 0);
-    cairn_batch *b[3] = {make_batch("a", 100), make_batch("b", 100),
-                         make_batch("c", 100)};
-    job jobs[3];
+    cairn_batch *b[4] = {make_batch("a", 100), make_batch("b", 100),
+                         make_batch("c", 100), make_batch("x", 10)};
+    job jobs[4];
     syncer_setup(g, db, jobs, b);
     uint64_t t0 = now_ns();
     gate_open(g, GATE_FLUSH);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (join_job(&jobs[i]) != 0)
             fail_msg("writer %d: %s", i, jobs[i].msg);
     uint64_t elapsed = now_ns() - t0;
     /* Clean up first, so a failure here reports only itself. */
-    teardown(g, db, opt, b, 3);
+    teardown(g, db, opt, b, 4);
     tu_watchdog_disarm();
     if (elapsed >= 500000000u)
         fail_msg("the syncer held %.3f s with every active writer waiting "

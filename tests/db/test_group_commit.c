@@ -385,6 +385,123 @@ static void test_sync_boundary(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Combining: a pipelined sync leader appends the sync groups queued       */
+/* behind it itself, and stops at a non-sync head                          */
+
+/* "combined groups N" from cairn.write-stats. */
+static unsigned long long combined_groups(cairn_db *db)
+{
+    char *s = cairn_db_property(db, "cairn.write-stats");
+    assert_non_null(s);
+    const char *p = strstr(s, "combined groups ");
+    assert_non_null(p);
+    unsigned long long n = 0;
+    assert_int_equal(sscanf(p, "combined groups %llu", &n), 1);
+    cairn_free(s);
+    return n;
+}
+
+static void combining(int pipelined)
+{
+    gate_env *g = gate_env_create(pipelined);
+    cairn_options *opt = cairn_options_create();
+    /* A 4096-byte cap: b, c, x and d (2500 bytes each) cannot share a
+     * group (a sync leader could otherwise carry non-sync x). */
+    assert_int_equal(cairn_options_set_group_limits(opt, 4096, 0), 0);
+    cairn_db *db = open_db(g, opt);
+    cairn_batch *b[5] = {make_batch("a", 10), sized_batch("b", 2500),
+                         sized_batch("c", 2500), sized_batch("x", 2500),
+                         sized_batch("d", 2500)};
+    /* a (sync) blocks in its append with b, c (sync), x (non-sync) and d
+     * (sync) queued. Pipelined, a appends {b} and {c} itself, stops at
+     * x and hands on; x leads alone (the scan stops at sync d) and d
+     * leads last. Not pipelined, a syncs inside its group and hands on
+     * at once, so nothing is combined. The records are the same. */
+    static const int sync[5] = {1, 1, 1, 0, 1};
+    job jobs[5];
+    unsigned long long before = combined_groups(db);
+    run_queued(g, db, jobs, 5, b, sync);
+    static const char *const want[] = {"a", "b", "c", "x", "d"};
+    expect_groups(g, want, 5);
+    assert_int_equal(combined_groups(db) - before, pipelined ? 2 : 0);
+    /* Every write is there after a reopen. */
+    assert_int_equal(cairn_db_close(db), 0);
+    db = open_db(g, opt);
+    for (int i = 0; i < 5; i++) {
+        void *v = NULL;
+        size_t vlen = 0;
+        assert_int_equal(cairn_db_get(db, NULL, want[i], 1, &v, &vlen), 0);
+        cairn_free(v);
+    }
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 5);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+}
+
+/* A combined group whose append fails gets the error, and so does every
+ * later write; the groups appended before it are acknowledged once their
+ * sync succeeds, and survive a reopen. */
+static void test_combining_failure(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "combining_failure");
+    gate_env *g = gate_env_create(1);
+    cairn_options *opt = cairn_options_create();
+    assert_int_equal(cairn_options_set_group_limits(opt, 4096, 0), 0);
+    cairn_db *db = open_db(g, opt);
+    cairn_batch *b[3] = {make_batch("a", 10), sized_batch("b", 2500),
+                         sized_batch("c", 2500)};
+    job jobs[3];
+    gate_close(g, GATE_FLUSH);
+    start_job(&jobs[0], db, b[0], 1, 0);
+    gate_wait_blocked(g, GATE_FLUSH, 1);
+    /* a holds flush ticket t; b's group is t + 1, c's t + 2. */
+    pthread_mutex_lock(&g->mu);
+    uint64_t t = g->tickets[GATE_FLUSH] - 1;
+    pthread_mutex_unlock(&g->mu);
+    gate_fail_flush(g, t + 2);
+    for (int i = 1; i < 3; i++) {
+        start_job(&jobs[i], db, b[i], 1, 0);
+        wait_queued(db, (size_t)i + 1);
+    }
+    gate_open(g, GATE_FLUSH);
+    assert_int_equal(join_job(&jobs[0]), 0);
+    assert_int_equal(join_job(&jobs[1]), 0);
+    assert_int_equal(join_job(&jobs[2]), CAIRN_IO);
+    assert_non_null(strstr(jobs[2].msg, "flush"));
+    assert_int_equal(combined_groups(db), 2);
+    /* Sticky: a later write fails too; reads go on. */
+    assert_int_equal(cairn_db_put(db, NULL, "e", 1, "v", 1), CAIRN_IO);
+    void *v = NULL;
+    size_t vlen = 0;
+    assert_int_equal(cairn_db_get(db, NULL, "b", 1, &v, &vlen), 0);
+    cairn_free(v);
+    (void)cairn_db_close(db);
+    db = open_db(g, opt);
+    const char *acked[] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        v = NULL;
+        assert_int_equal(cairn_db_get(db, NULL, acked[i], 1, &v, &vlen), 0);
+        cairn_free(v);
+    }
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 3);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+}
+
+static void test_combining(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "combining");
+    combining(1);
+    combining(0);
+    tu_watchdog_disarm();
+}
+
+/* ---------------------------------------------------------------------- */
 /* Rule 4: the caller's batch is not modified                              */
 
 static void check_unchanged(const cairn_batch *b, const char *copy, size_t len)
@@ -579,6 +696,8 @@ int main(void)
         cmocka_unit_test(test_fifo_group),
         cmocka_unit_test(test_byte_cap),
         cmocka_unit_test(test_sync_boundary),
+        cmocka_unit_test(test_combining),
+        cmocka_unit_test(test_combining_failure),
         cmocka_unit_test(test_batch_unmodified),
         cmocka_unit_test(test_no_slowdown),
     };

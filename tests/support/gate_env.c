@@ -18,7 +18,8 @@ typedef struct gate_file {
     cairn__file *inner;
 } gate_file;
 
-static void gate_pass(gate_env *g, int k)
+/* Passes gate k; returns the call's ticket number. */
+static uint64_t gate_pass(gate_env *g, int k)
 {
     pthread_mutex_lock(&g->mu);
     uint64_t me = g->tickets[k]++;
@@ -29,6 +30,7 @@ static void gate_pass(gate_env *g, int k)
     g->blocked[k]--;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
+    return me;
 }
 
 /* Makes the next call at gate k and every later one block. */
@@ -102,9 +104,23 @@ static int f_close(cairn__file *f)
     free(f);
     return rc;
 }
+void gate_fail_flush(gate_env *g, uint64_t n)
+{
+    pthread_mutex_lock(&g->mu);
+    g->fail_flush = n;
+    pthread_mutex_unlock(&g->mu);
+}
+
 static int log_flush(cairn__file *f)
 {
-    gate_pass(((gate_file *)f)->g, GATE_FLUSH);
+    gate_env *g = ((gate_file *)f)->g;
+    uint64_t me = gate_pass(g, GATE_FLUSH);
+    pthread_mutex_lock(&g->mu);
+    int fail = me == g->fail_flush;
+    pthread_mutex_unlock(&g->mu);
+    if (fail)
+        return cairn__err(CAIRN_IO, "gate env: flush %llu fails",
+                          (unsigned long long)me);
     return cairn__file_flush(GF(f));
 }
 static int log_sync(cairn__file *f)
@@ -277,6 +293,7 @@ gate_env *gate_env_create(int pipelined)
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->limit[GATE_FLUSH] = g->limit[GATE_SYNC] = UINT64_MAX;
+    g->fail_flush = UINT64_MAX;
     return g;
 }
 

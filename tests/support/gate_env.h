@@ -34,6 +34,9 @@ typedef struct gate_env {
     uint64_t tickets[2], limit[2];
     int blocked[2];   /* Locked: mu; threads waiting at each gate */
     atomic_int syncs; /* Atomic: sync and sync_flushed calls on logs */
+    /* Locked: mu. The flush holding this GATE_FLUSH ticket number fails
+     * with CAIRN_IO after passing the gate (UINT64_MAX: none). */
+    uint64_t fail_flush;
 } gate_env;
 
 /* A gate env over a new memory env; pipelined: log files offer
@@ -49,6 +52,9 @@ void gate_open(gate_env *g, int k);
 void gate_wait_blocked(gate_env *g, int k, int n);
 /* 1 if path names a log file (NNNNNN.log), which the gates apply to. */
 int gate_is_log(const char *path);
+/* Makes the flush with GATE_FLUSH ticket number n (counted from 0 since
+ * the env was created) fail with CAIRN_IO. */
+void gate_fail_flush(gate_env *g, uint64_t n);
 /* Waits until n calls in all have reached gate k. */
 void gate_wait_tickets(gate_env *g, int k, uint64_t n);
 
