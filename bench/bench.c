@@ -122,7 +122,7 @@ static int run_engine(const struct bench_config *cfg,
         goto out;
     for (int i = 0; i < cfg->n_benchmarks; i++) {
         const char *name = cfg->benchmarks[i];
-        if (strcmp(name, "syncprobe") == 0)
+        if (strcmp(name, "syncprobe") == 0 || strcmp(name, "groupprobe") == 0)
             continue;
         if (bench_workload_fresh(name)) {
             if (cfg->use_existing_db) {
@@ -181,18 +181,23 @@ static int run_all(const struct bench_config *cfg)
     int failed = 0;
     print_setup(cfg, dir);
 
-    for (int i = 0; i < cfg->n_benchmarks; i++) {
-        if (strcmp(cfg->benchmarks[i], "syncprobe") != 0)
-            continue;
-        struct bench_result *res = malloc(sizeof(*res));
-        if (res == NULL || bench_syncprobe_run(cfg, dir, res, &msg) != 0 ||
-            publish(cfg, res, &msg) != 0) {
-            fprintf(stderr, "cairn_bench: syncprobe: %s\n",
-                    res ? msg.text : "out of memory");
-            failed = 1;
+    static const char *const probes[] = {"syncprobe", "groupprobe"};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < cfg->n_benchmarks; i++) {
+            if (strcmp(cfg->benchmarks[i], probes[k]) != 0)
+                continue;
+            struct bench_result *res = malloc(sizeof(*res));
+            int prc = res == NULL ? -1
+                      : k == 0    ? bench_syncprobe_run(cfg, dir, res, &msg)
+                                  : bench_groupprobe_run(cfg, dir, res, &msg);
+            if (prc != 0 || publish(cfg, res, &msg) != 0) {
+                fprintf(stderr, "cairn_bench: %s: %s\n", probes[k],
+                        res ? msg.text : "out of memory");
+                failed = 1;
+            }
+            free(res);
+            break;
         }
-        free(res);
-        break;
     }
 
     for (int i = 0; i < cfg->n_engines; i++) {

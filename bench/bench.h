@@ -226,6 +226,11 @@ int bench_workload_run(const struct bench_config *cfg,
 int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
                         struct bench_result *res, struct bench_msg *msg);
 
+/* --threads writers share fdatasyncs of a scratch file in dir, with no
+ * database (groupprobe.c): the ceiling of many-thread synced writes. */
+int bench_groupprobe_run(const struct bench_config *cfg, const char *dir,
+                         struct bench_result *res, struct bench_msg *msg);
+
 /* Prints the table header / one row on stdout. */
 void bench_report_header(void);
 void bench_report_row(const struct bench_result *res);

@@ -219,7 +219,8 @@ static const struct workload *find_workload(const char *name)
 
 int bench_workload_known(const char *name)
 {
-    return find_workload(name) != NULL || strcmp(name, "syncprobe") == 0;
+    return find_workload(name) != NULL || strcmp(name, "syncprobe") == 0 ||
+           strcmp(name, "groupprobe") == 0;
 }
 
 int bench_workload_fresh(const char *name)

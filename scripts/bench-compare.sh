@@ -49,6 +49,8 @@
 #   BENCH_KEEP_WORK=1     keep the raw CSV and logs (path printed)
 #   BENCH_FILLRANDOM_NUM, BENCH_SYNC_SECONDS, BENCH_SYNC_MAX,
 #   BENCH_SYNCPROBE_NUM   the sizes above
+#   BENCH_GROUPPROBE=0    skip groupprobe (run after each fillsync thread
+#                         count by default)
 set -euo pipefail
 export LC_ALL=C
 
@@ -160,6 +162,18 @@ for rep in $(seq 1 "$REPS"); do
                     echo "failed,$e,$w,$t" >>"$WORK/failed.csv"
                 fi
             done
+            if [ "$w" = fillsync ] && [ "${BENCH_GROUPPROBE:-1}" = 1 ]; then
+                # The ceiling of synced writes by t threads here, with no
+                # database: see bench/groupprobe.c.
+                echo "== rep $rep: groupprobe threads=$t $sizes" >>"$LOG"
+                # shellcheck disable=SC2086
+                if TMPDIR=$BENCH_DIR "$BIN" --benchmarks=groupprobe \
+                    --threads="$t" $sizes --histogram --csv="$RAW" >>"$LOG" 2>&1; then
+                    say "rep $rep groupprobe $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
+                else
+                    say "rep $rep groupprobe $t threads: FAILED (log: $LOG)"
+                fi
+            fi
         done
     done
 done
@@ -310,6 +324,12 @@ being reworked, so its numbers are preliminary.
   it only by sharing one log sync between several writers (group commit).
   On this VM the rate moves with the neighbours' load, so compare a
   one-thread fillsync with the probes' range rather than their median.
+- **groupprobe** (after each fillsync thread count, same duration) is the
+  textbook group commit with no database: the threads append 100 bytes to
+  a shared buffer under a mutex and wait on a condition variable until one
+  of them has written and fdatasynced everything appended (bench/groupprobe.c).
+  With many threads it shows what sleeping and waking threads around shared
+  syncs costs on this machine before any database work.
 
 EOF
 if [ -n "$NOTES" ]; then
@@ -344,6 +364,22 @@ for w in $WORKLOADS; do
         printf '\n'
     done
     printf '\n'
+    if [ "$w" = fillsync ] && [ -n "$(get groupprobe disk 1 5)" ]; then
+        printf 'The ceiling with no database (**groupprobe**, same threads and\n'
+        printf 'duration, median of %s runs) and each engine as a fraction of it:\n\n' "$REPS"
+        printf '| threads | groupprobe ops/s | groupprobe p99 µs |'
+        for e in $ENGINES; do printf ' %s/probe |' "$e"; done
+        printf '\n|---:|---:|---:|'
+        for e in $ENGINES; do printf -- '---:|'; done
+        printf '\n'
+        for t in $THREADS; do
+            g=$(get groupprobe disk "$t" 5)
+            printf '| %s | %s | %s |' "$t" "$(fmt_int "$g")" "$(fmt_int "$(get groupprobe disk "$t" 7)")"
+            for e in $ENGINES; do printf ' %s |' "$(ratio "$(get "$w" "$e" "$t" 5)" "$g")"; done
+            printf '\n'
+        done
+        printf '\n'
+    fi
     case $(size_flags "$w") in
     *--duration*)
         printf 'Operations a %s s run completed (median):\n\n| threads |' "$SYNC_SECONDS"
