@@ -86,15 +86,8 @@
  * work when very many threads write. */
 #define COMBINE_MAX 64
 
-/* Syncs one syncer may run in a row, beyond the one its own writers need,
- * while other writers wait for later data (wait_durable). Each one delays
- * this syncer's own return by a sync; measured in docs/write-path.md. */
-#ifndef SYNC_CHAIN_MAX
-#define SYNC_CHAIN_MAX 2
-#endif
-
 typedef struct sync_waiter sync_waiter;
-static sync_waiter *detach_sync_waiters(cairn_db *db, int pick_starter);
+static sync_waiter *detach_sync_waiters(cairn_db *db);
 static void wake_detached(sync_waiter *sw);
 
 /* ---------------------------------------------------------------------- */
@@ -177,15 +170,13 @@ typedef struct followers {
     cairn__writer *first, *last, *fail;
     int fail_rc;
     const char *fail_msg;
-    int released;
 } followers;
 
 /* Gives each follower its status and its place in a binary wake-up tree
  * (children of the k-th are the 2k-th and 2k+1-th), then wakes the root:
  * nobody pays one wake-up per follower in sequence. */
-static void release_followers(followers *fo, int rc, const char *msg)
+static void release_followers(const followers *fo, int rc, const char *msg)
 {
-    fo->released = 1;
     if (fo->first == NULL)
         return;
     cairn__writer *child = fo->first->next;
@@ -321,7 +312,7 @@ static int switch_memtable(cairn_db *db)
     db->appended_log = number;
     db->appended_off = 0;
     db->syncing = 0;
-    sync_waiter *to_wake = detach_sync_waiters(db, 1);
+    sync_waiter *to_wake = detach_sync_waiters(db);
     cairn__cond_broadcast(&db->sync_cv);
     cairn__mutex_unlock(&db->sync_mu);
     wake_detached(to_wake);
@@ -588,15 +579,14 @@ static int covered(const cairn_db *db, uint64_t log, uint64_t end)
 /* Detaches the waiters now covered (or all, after an error), and the
  * first of the rest if no sync runs, so that it starts the next one; that
  * one is first in the returned list, so it is woken first. sync_mu held.
- * Without pick_starter no starter is picked (the caller syncs
- * next itself). The caller wakes the list with wake_detached after releasing
+ * The caller wakes the list with wake_detached after releasing
  * sync_mu: a futex call per waiter under the lock would hold up every writer
  * entering wait_durable, and the next sync with them. */
-static sync_waiter *detach_sync_waiters(cairn_db *db, int pick_starter)
+static sync_waiter *detach_sync_waiters(cairn_db *db)
 {
     sync_waiter **pp = &db->sync_waiters;
     sync_waiter *out = NULL, **tail = &out, *starter = NULL;
-    int next_picked = db->syncing > 0 || !pick_starter;
+    int next_picked = db->syncing > 0;
     while (*pp != NULL) {
         sync_waiter *sw = *pp;
         int cov = db->sync_error != 0 || covered(db, sw->log, sw->end);
@@ -621,15 +611,6 @@ static sync_waiter *detach_sync_waiters(cairn_db *db, int pick_starter)
     return out;
 }
 
-/* 1 if a waiter needs a sync that has not run yet. sync_mu held. */
-static int uncovered_waiter(const cairn_db *db)
-{
-    for (const sync_waiter *sw = db->sync_waiters; sw != NULL; sw = sw->next)
-        if (!covered(db, sw->log, sw->end))
-            return 1;
-    return 0;
-}
-
 /* Ends the sleep of every waiter in a detached list. No lock needed. */
 static void wake_detached(sync_waiter *sw)
 {
@@ -648,12 +629,9 @@ static void wake_detached(sync_waiter *sw)
  * it, or runs one covering everything the sync leaders have appended so
  * far. Only here and in switch_memtable is the log synced concurrently with
  * appends; a failed sync is sticky. No lock held on entry. */
-static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters,
-                        followers *fo)
+static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
 {
     int rc = 0;
-    int own_done = 0; /* this group no longer counted in durable_waiters */
-    int chained_error = 0;
     sync_waiter *to_wake = NULL;
     cairn__mutex_lock(&db->sync_mu);
     if (db->appended_log < log ||
@@ -691,55 +669,29 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters,
          * cannot be closed under us: switch_memtable waits while syncing
          * is set. */
         db->syncing++;
-        for (int chain = 0;; chain++) {
-            if (db->opt.commit_policy == CAIRN_COMMIT_BATCH_WAIT)
-                gather_for_sync(db);
-            uint64_t tlog = db->appended_log, toff = db->appended_off;
-            db->syncing_log = tlog;
-            db->syncing_off = toff;
-            cairn__file *file = db->logfile;
-            cairn__mutex_unlock(&db->sync_mu);
-            int src = file->ops->sync_flushed(file);
-            cairn__stat_add(&db->wstats->syncs, 1);
-            cairn__mutex_lock(&db->sync_mu);
-            if (src != 0) {
-                if (db->sync_error == 0) {
-                    db->sync_error = src;
-                    snprintf(db->sync_errmsg, sizeof db->sync_errmsg, "%s",
-                             cairn__errmsg_get());
-                }
-                /* A sync run only for others failed after this thread's
-                 * own writers were acknowledged: still sticky (below). */
-                if (own_done)
-                    chained_error = db->sync_error;
-                break;
-            }
-            if (db->durable_log < tlog ||
-                (db->durable_log == tlog && db->durable_off < toff)) {
-                db->durable_log = tlog;
-                db->durable_off = toff;
-            }
-            if (chain >= SYNC_CHAIN_MAX || !uncovered_waiter(db))
-                break;
-            /* Writers wait for data appended during this sync. Run the
-             * next sync here, at once, instead of waking one of them to
-             * do it: that one would queue for a core behind every writer
-             * this sync completes. Those are woken first (no lock held),
-             * and this thread's own writers are no longer waiting. */
-            if (!own_done) {
-                own_done = 1;
-                db->durable_waiters -= nwriters;
-            }
-            sync_waiter *cov = detach_sync_waiters(db, 0);
-            cairn__mutex_unlock(&db->sync_mu);
-            if (!fo->released)
-                release_followers(fo, 0, ""); /* durable: acknowledged */
-            wake_detached(cov);
-            cairn__mutex_lock(&db->sync_mu);
-            cairn__stat_add(&db->wstats->chained_syncs, 1);
-        }
+        if (db->opt.commit_policy == CAIRN_COMMIT_BATCH_WAIT)
+            gather_for_sync(db);
+        uint64_t tlog = db->appended_log, toff = db->appended_off;
+        db->syncing_log = tlog;
+        db->syncing_off = toff;
+        cairn__file *file = db->logfile;
+        cairn__mutex_unlock(&db->sync_mu);
+        int src = file->ops->sync_flushed(file);
+        cairn__stat_add(&db->wstats->syncs, 1);
+        cairn__mutex_lock(&db->sync_mu);
         db->syncing--;
-        sync_waiter *more = detach_sync_waiters(db, 1);
+        if (src != 0) {
+            if (db->sync_error == 0) {
+                db->sync_error = src;
+                snprintf(db->sync_errmsg, sizeof db->sync_errmsg, "%s",
+                         cairn__errmsg_get());
+            }
+        } else if (db->durable_log < tlog ||
+                   (db->durable_log == tlog && db->durable_off < toff)) {
+            db->durable_log = tlog;
+            db->durable_off = toff;
+        }
+        sync_waiter *more = detach_sync_waiters(db);
         if (more != NULL) {
             /* Appended behind what is already collected; the starter of
              * the next sync, if any, leads this batch. */
@@ -752,21 +704,18 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters,
         /* switch_memtable may wait for the sync to end. */
         cairn__cond_broadcast(&db->sync_cv);
     }
-    if (!own_done)
-        db->durable_waiters -= nwriters;
+    db->durable_waiters -= nwriters;
     cairn__mutex_unlock(&db->sync_mu);
     wake_detached(to_wake);
-    if (rc != 0 || chained_error != 0) {
+    if (rc != 0) {
         /* What the log holds past the last good sync is unknown: stop all
          * writes (D3). */
         char msg[CAIRN__ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
         cairn__mutex_lock(&db->mu);
-        cairn__db_set_bg_error(db, rc != 0 ? rc : chained_error);
+        cairn__db_set_bg_error(db, rc);
         cairn__mutex_unlock(&db->mu);
         cairn__errmsg_restore(msg);
-        if (rc == 0)
-            cairn__errmsg_clear();
     }
     return rc;
 }
@@ -1023,15 +972,14 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         wake(next, W_LEADER);
     /* A sync group is made durable now, while the next group appends;
      * nobody in this group is acknowledged before that. */
-    followers fo = {first, last, fail, fail_rc, fail_msg, 0};
+    followers fo = {first, last, fail, fail_rc, fail_msg};
     if (rc == 0 && durable_end != 0) {
-        rc = wait_durable(db, durable_log, durable_end, (int)nwriters, &fo);
+        rc = wait_durable(db, durable_log, durable_end, (int)nwriters);
         if (rc != 0)
             snprintf(w.msg, sizeof w.msg, "%s", cairn__errmsg_get());
     }
 
-    if (!fo.released)
-        release_followers(&fo, rc, w.msg);
+    release_followers(&fo, rc, w.msg);
     if (counted)
         atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
     if (rc != 0)

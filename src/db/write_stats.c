@@ -84,16 +84,14 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
 {
     uint64_t groups = LD(s->groups), writers = LD(s->writers);
     CAIRN_TRY(add(out, "Write path\n"));
-    CAIRN_TRY(add(out,
-                  "  groups %" PRIu64 ", writers %" PRIu64
-                  " (%.2f per group), bytes %" PRIu64
-                  " (%.0f per group, max %" PRIu64 "), syncs %" PRIu64
-                  ", combined groups %" PRIu64 ", chained syncs %" PRIu64 "\n",
-                  groups, writers,
-                  groups ? (double)writers / (double)groups : 0.0, LD(s->bytes),
-                  groups ? (double)LD(s->bytes) / (double)groups : 0.0,
-                  LD(s->group_bytes_max), LD(s->syncs), LD(s->combined),
-                  LD(s->chained_syncs)));
+    CAIRN_TRY(
+        add(out,
+            "  groups %" PRIu64 ", writers %" PRIu64
+            " (%.2f per group), bytes %" PRIu64 " (%.0f per group, max %" PRIu64
+            "), syncs %" PRIu64 ", combined groups %" PRIu64 "\n",
+            groups, writers, groups ? (double)writers / (double)groups : 0.0,
+            LD(s->bytes), groups ? (double)LD(s->bytes) / (double)groups : 0.0,
+            LD(s->group_bytes_max), LD(s->syncs), LD(s->combined)));
     CAIRN_TRY(add(out, "  writers per group:"));
     int any = 0;
     for (int i = 1; i <= CAIRN__GROUP_HIST; i++) {

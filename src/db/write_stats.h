@@ -53,7 +53,6 @@ typedef struct cairn__write_stats {
     _Atomic uint64_t batch_waits; /* leaders that held their group open */
     _Atomic uint64_t batch_wait_ns;
     _Atomic uint64_t combined; /* groups a sync leader appended for others */
-    _Atomic uint64_t chained_syncs; /* syncs run by a syncer for others */
     cairn__write_stripe stripe[16];
 } cairn__write_stats;
 
