@@ -102,6 +102,7 @@ int cairn__batch_rep_validate(cairn__slice rep)
 typedef struct insert_ctx {
     cairn__memtable *mem;
     uint64_t seq;
+    cairn__buf *pending; /* prepare, not add, when set */
 } insert_ctx;
 
 /* Each entry takes the next sequence number. The count check in
@@ -114,7 +115,10 @@ static int insert_one(insert_ctx *ic, int type, cairn__slice key,
     if (ic->seq > CAIRN__MAX_SEQ)
         return CAIRN_CORRUPT("WriteBatch entry sequence passes the 56-bit "
                              "limit");
-    int rc = cairn__memtable_add(ic->mem, ic->seq, type, key, value);
+    int rc = ic->pending != NULL
+                 ? cairn__memtable_prepare(ic->mem, ic->seq, type, key, value,
+                                           ic->pending)
+                 : cairn__memtable_add(ic->mem, ic->seq, type, key, value);
     ic->seq++;
     return rc;
 }
@@ -130,8 +134,8 @@ static int insert_del(void *ctx, cairn__slice key)
                       cairn__slice_make(NULL, 0));
 }
 
-int cairn__batch_rep_insert(cairn__slice rep, uint64_t first_seq,
-                            cairn__memtable *m)
+static int rep_insert(cairn__slice rep, uint64_t first_seq, cairn__memtable *m,
+                      cairn__buf *pending)
 {
     if (rep.size < CAIRN__BATCH_HEADER)
         return CAIRN_CORRUPT("malformed WriteBatch (too small)");
@@ -144,9 +148,21 @@ int cairn__batch_rep_insert(cairn__slice rep, uint64_t first_seq,
         return CAIRN_CORRUPT("WriteBatch sequence %llu with %u entries passes "
                              "the 56-bit limit",
                              (unsigned long long)first_seq, (unsigned)count);
-    insert_ctx ic = {m, first_seq};
+    insert_ctx ic = {m, first_seq, pending};
     cairn__batch_handler h = {&ic, insert_put, insert_del};
     return cairn__batch_rep_iterate(rep, &h);
+}
+
+int cairn__batch_rep_insert(cairn__slice rep, uint64_t first_seq,
+                            cairn__memtable *m)
+{
+    return rep_insert(rep, first_seq, m, NULL);
+}
+
+int cairn__batch_rep_prepare(cairn__slice rep, uint64_t first_seq,
+                             cairn__memtable *m, cairn__buf *pending)
+{
+    return rep_insert(rep, first_seq, m, pending);
 }
 
 int cairn__batch_rep_append(cairn__buf *dst, cairn__slice src)

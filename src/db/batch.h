@@ -59,6 +59,11 @@ int cairn__batch_rep_validate(cairn__slice rep) CAIRN_WUR;
  * sequence. rep must have been validated. */
 int cairn__batch_rep_insert(cairn__slice rep, uint64_t first_seq,
                             cairn__memtable *m) CAIRN_WUR;
+/* The same, in two steps: builds the entries in m's arena and appends
+ * their handles to *pending; cairn__memtable_link(m, pending) adds them
+ * later, possibly on another thread (memtable.h M4). */
+int cairn__batch_rep_prepare(cairn__slice rep, uint64_t first_seq,
+                             cairn__memtable *m, cairn__buf *pending) CAIRN_WUR;
 
 /* Appends src's entries to the group buffer dst (a rep), adding the counts.
  * dst must already hold a 12-byte header. */

@@ -411,6 +411,8 @@ static void db_free(cairn_db *db)
     cairn__mutex_fini(&db->wq_mu);
     cairn__mutex_fini(&db->sync_mu);
     cairn__cond_fini(&db->sync_cv);
+    cairn__mutex_fini(&db->pub_mu);
+    cairn__cond_fini(&db->pub_cv);
     free(db->wstats);
     db->wstats = NULL;
     free(db->pending_outputs);
@@ -550,7 +552,9 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
     db->wstats = calloc(1, sizeof *db->wstats);
     if (db->wstats == NULL || (rc = cairn__mutex_init(&db->wq_mu)) != 0 ||
         (rc = cairn__mutex_init(&db->sync_mu)) != 0 ||
-        (rc = cairn__cond_init(&db->sync_cv)) != 0) {
+        (rc = cairn__cond_init(&db->sync_cv)) != 0 ||
+        (rc = cairn__mutex_init(&db->pub_mu)) != 0 ||
+        (rc = cairn__cond_init(&db->pub_cv)) != 0) {
         if (rc == 0)
             rc = cairn__err(CAIRN_NOMEM, "write statistics");
         free(db->wstats);

@@ -12,9 +12,12 @@
  *
  * Invariants:
  *  D1. Only the writer at the head of the queue touches db->log, db->logfile
- *      and inserts into db->mem.
+ *      and builds entries in db->mem (its arena); several former leaders
+ *      may then link their built entries at once (memtable.h M4).
  *  D2. last_seq (in the version set) is published after the memtable insert
- *      of a whole group, so readers never see part of a batch.
+ *      of a whole group and of every group before it, so readers never see
+ *      part of a batch, or a batch before an earlier one (write.c,
+ *      publish).
  *  D3. Once bg_error is set it never clears until the handle is closed;
  *      every later write returns it; reads continue.
  */
@@ -190,6 +193,16 @@ struct cairn_db {
     atomic_int active_writers; /* Atomic: threads inside cairn__db_write */
     atomic_int spinners;       /* Atomic: waiters spinning now */
     cairn__buf group;          /* D1: the leader's merged group record */
+    uint64_t next_seq; /* D1: next sequence to assign; 0: last_seq + 1 */
+    /* Parallel memtable insert (write.c): a leader registers its groups'
+     * sequences here before it hands leadership on, links their entries
+     * into the memtable after, and then publishes; last_seq advances over
+     * registered groups strictly in order, once each is linked (D2). */
+    cairn__mutex pub_mu;
+    cairn__cond pub_cv;       /* with pub_mu: the list became empty */
+    struct pub_rec *pub_head; /* Locked: pub_mu; oldest first */
+    struct pub_rec *pub_tail; /* Locked: pub_mu */
+    int pub_drain_waiting;    /* Locked: pub_mu; someone waits on pub_cv */
     /* Pipelined log syncs (write.c): a sync group's leader hands
      * leadership on before its fdatasync, so the next groups append while
      * it syncs, and one fdatasync covers every record appended before it

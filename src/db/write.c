@@ -7,9 +7,12 @@
  * optionally holds its group open (batch-wait), gathers the compatible
  * writers behind it, takes consecutive sequence numbers for all their
  * entries and then, holding no lock, appends the whole group as ONE log
- * record, syncs once if the group needs it, and inserts the entries into
- * the memtable. It publishes the new last sequence (D2), hands leadership
- * to the next head, and completes its followers. Followers do no I/O.
+ * record, syncs once if the group needs it, and builds the entries in the
+ * memtable's arena. It registers its turn in the publication order, hands
+ * leadership to the next head, links the entries into the skiplist while
+ * the next group appends (several former leaders may link at once), then
+ * publishes (D2: last_seq moves over registered turns in order, each once
+ * linked) and completes its followers. Followers do no I/O.
  *
  * Group rules (LevelDB's, as options): at most group_max_bytes (1 MiB), or
  * the leader's size + group_small_leader (128 KiB) when the leader is at
@@ -85,6 +88,10 @@
  * the number of writing threads, so this only bounds the leader's extra
  * work when very many threads write. */
 #define COMBINE_MAX 64
+
+/* How long a turn waiting for the turn before it to be published spins
+ * (when a core is free) before it sleeps (pub_wait). */
+#define PUB_SPIN_NS 20000u
 
 typedef struct sync_waiter sync_waiter;
 static sync_waiter *detach_sync_waiters(cairn_db *db);
@@ -240,6 +247,127 @@ static void refuse_no_slowdown(cairn_db *db)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Publication (parallel memtable insert)                                  */
+
+/* A leader's turn in the publication order; on the leader's stack. */
+typedef struct pub_rec {
+    uint64_t last_seq; /* the turn's last sequence */
+    int linked;        /* Locked: pub_mu; its entries are in the memtable */
+    /* Atomic: 0 waiting, 2 waiting asleep, 1 published (release). */
+    _Atomic uint32_t word;
+    struct pub_rec *next; /* Locked: pub_mu */
+} pub_rec;
+
+/* Registers a turn whose sequences end at last_seq. Leader only, before
+ * it hands leadership on, so the list is in sequence order. */
+static void pub_register(cairn_db *db, pub_rec *r, uint64_t last_seq)
+{
+    r->last_seq = last_seq;
+    r->linked = 0;
+    atomic_init(&r->word, 0);
+    r->next = NULL;
+    cairn__mutex_lock(&db->pub_mu);
+    if (db->pub_tail != NULL)
+        db->pub_tail->next = r;
+    else
+        db->pub_head = r;
+    db->pub_tail = r;
+    cairn__mutex_unlock(&db->pub_mu);
+}
+
+/* Waits until a later turn's publisher has published r. The turn before
+ * is normally linking on the other core, a few microseconds from done, so
+ * the waiter spins while a core is free for it (never when it could take
+ * the core that turn needs), for at most spin budget, then sleeps. */
+static void pub_wait(cairn_db *db, pub_rec *r)
+{
+    if ((atomic_load_explicit(&r->word, memory_order_acquire) & 1u) != 0)
+        return;
+    int n = atomic_fetch_add_explicit(&db->spinners, 1, memory_order_relaxed);
+    if (n + 1 < cairn__num_cpus()) {
+        uint64_t start = cairn__mono_ns();
+        for (unsigned i = 1;; i++) {
+            cairn__cpu_relax();
+            if ((atomic_load_explicit(&r->word, memory_order_acquire) & 1u) !=
+                0) {
+                atomic_fetch_sub_explicit(&db->spinners, 1,
+                                          memory_order_relaxed);
+                return;
+            }
+            if ((i & 63) == 0 && cairn__mono_ns() - start >= PUB_SPIN_NS)
+                break;
+        }
+    }
+    atomic_fetch_sub_explicit(&db->spinners, 1, memory_order_relaxed);
+    for (;;) {
+        uint32_t v = atomic_load_explicit(&r->word, memory_order_acquire);
+        if ((v & 1u) != 0)
+            return;
+        if (v == 0 &&
+            !atomic_compare_exchange_weak_explicit(
+                &r->word, &v, 2u, memory_order_acq_rel, memory_order_acquire))
+            continue;
+        cairn__futex_wait(&r->word, 2u, 0);
+    }
+}
+
+/* r's entries are linked: marks it, and if it is the oldest turn,
+ * publishes it and every linked turn after it (last_seq, release: D2)
+ * and wakes their owners; otherwise waits until the turn before it does
+ * so. On return everything up to r->last_seq is visible. */
+static void publish(cairn_db *db, pub_rec *r)
+{
+    cairn__mutex_lock(&db->pub_mu);
+    r->linked = 1;
+    if (db->pub_head != r) {
+        cairn__mutex_unlock(&db->pub_mu);
+        pub_wait(db, r);
+        return;
+    }
+    pub_rec *others = NULL;
+    uint64_t upto = 0;
+    while (db->pub_head != NULL && db->pub_head->linked) {
+        pub_rec *x = db->pub_head;
+        db->pub_head = x->next;
+        upto = x->last_seq;
+        if (x != r) {
+            x->next = others;
+            others = x;
+        }
+    }
+    if (db->pub_head == NULL) {
+        db->pub_tail = NULL;
+        if (db->pub_drain_waiting) {
+            db->pub_drain_waiting = 0;
+            cairn__cond_broadcast(&db->pub_cv);
+        }
+    }
+    cairn__vset_set_last_seq(db->vs, upto);
+    cairn__mutex_unlock(&db->pub_mu);
+    while (others != NULL) {
+        pub_rec *x = others;
+        others = x->next; /* read before the store: x may vanish after */
+        uint32_t old =
+            atomic_exchange_explicit(&x->word, 1u, memory_order_acq_rel);
+        if (old == 2u)
+            cairn__futex_wake(&x->word, 1);
+    }
+}
+
+/* Waits until every registered turn is published: nothing is being
+ * linked into db->mem any more. The leader calls it (with db->mu held)
+ * before it switches memtables or counts the memtable's entries. */
+static void drain_published(cairn_db *db)
+{
+    cairn__mutex_lock(&db->pub_mu);
+    while (db->pub_head != NULL) {
+        db->pub_drain_waiting = 1;
+        cairn__cond_wait(&db->pub_cv, &db->pub_mu);
+    }
+    cairn__mutex_unlock(&db->pub_mu);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Flow control                                                            */
 
 /* Makes the current memtable immutable and starts a new log; mu held.
@@ -365,6 +493,9 @@ static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
                             int *refusedp)
 {
     cairn__mutex_assert_held(&db->mu);
+    /* Turns handed on earlier may still be linking into db->mem: it must
+     * be complete before it is counted or becomes immutable. */
+    drain_published(db);
     int allow_delay = !force;
     int refused = 0;
     *refusedp = 0;
@@ -725,11 +856,14 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
  * 0 and any sync was done here). */
 static int commit_group(cairn_db *db, cairn__writer *leader,
                         cairn__writer *last, uint64_t *durable_log,
-                        uint64_t *durable_end)
+                        uint64_t *durable_end, cairn__buf *pending)
 {
     *durable_end = 0;
     *durable_log = 0;
-    uint64_t seq = cairn__vset_last_seq(db->vs) + 1;
+    /* Sequences are assigned here, under leadership (D1); they become
+     * visible later, in order, when publish() passes them. */
+    uint64_t seq =
+        db->next_seq != 0 ? db->next_seq : cairn__vset_last_seq(db->vs) + 1;
     uint64_t count = 0;
     for (cairn__writer *x = leader;; x = x->next) {
         count += cairn__batch_rep_count(x->rep);
@@ -785,10 +919,13 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
         logged = 1;
         cairn__stat_add(&db->wstats->syncs, 1);
     }
+    size_t pending_len = pending->len;
     if (rc == 0 && count > 0)
-        rc = cairn__batch_rep_insert(
+        rc = cairn__batch_rep_prepare(
             leader == last ? leader->rep : cairn__buf_slice(&db->group), seq,
-            db->mem);
+            db->mem, pending);
+    if (rc != 0)
+        pending->len = pending_len; /* none of this group goes in */
     if (rc != 0 && logged) {
         /* A failed append or sync, or a memtable insert that failed after
          * the record reached the log: what callers were told and what the
@@ -799,7 +936,7 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
         return rc;
     }
     if (rc == 0 && count > 0)
-        cairn__vset_set_last_seq(db->vs, seq + count - 1);
+        db->next_seq = seq + count;
     uint64_t gbytes = CAIRN__BATCH_HEADER + body.size;
     cairn__stat_add(&db->wstats->bytes, gbytes);
     uint64_t mx = atomic_load_explicit(&db->wstats->group_bytes_max,
@@ -896,6 +1033,7 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     /* Leader. */
     int force = rep.data == NULL;
     uint64_t durable_log = 0, durable_end = 0;
+    cairn__buf pending = CAIRN__BUF_INIT; /* entries built, to be linked */
     int rc = flow_control(db, &w, force);
     cairn__writer *last = &w;
     size_t nwriters = 1;
@@ -904,7 +1042,7 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         cairn__mutex_lock(&db->wq_mu);
         last = build_group(db, &w, &nwriters);
         cairn__mutex_unlock(&db->wq_mu);
-        rc = commit_group(db, &w, last, &durable_log, &durable_end);
+        rc = commit_group(db, &w, last, &durable_log, &durable_end, &pending);
         count_group(db, nwriters);
     }
     if (rc != 0)
@@ -922,6 +1060,9 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
      * on before anyone is completed, so the next group starts while
      * followers are woken. */
     cairn__writer *gfirst = &w, *fail = NULL, *next;
+    pub_rec turn;
+    cairn__memtable *mem = db->mem;
+    int linking = 0;
     int fail_rc = 0;
     char fail_msg[CAIRN__ERRMSG_MAX];
     fail_msg[0] = '\0';
@@ -942,13 +1083,21 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
                    combined < COMBINE_MAX && flow_fast(db);
         cairn__writer *glast = NULL;
         size_t n = 0;
-        if (more)
+        if (more) {
             glast = build_group(db, next, &n);
+        } else if (pending.len > 0) {
+            /* Register this turn before the queue can see it gone: once
+             * the unlink above is released, a writer arriving at an empty
+             * queue leads and takes later sequences, and its turn must
+             * come after this one in the publication order. */
+            linking = 1;
+            pub_register(db, &turn, db->next_seq - 1);
+        }
         cairn__mutex_unlock(&db->wq_mu);
         if (!more)
             break;
         uint64_t dlog = 0, dend = 0;
-        int grc = commit_group(db, next, glast, &dlog, &dend);
+        int grc = commit_group(db, next, glast, &dlog, &dend, &pending);
         count_group(db, n);
         cairn__stat_add(&db->wstats->combined, 1);
         nwriters += n;
@@ -968,8 +1117,16 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     cairn__writer *first = w.next;
     if (last == &w)
         first = NULL;
+    /* The entries are built; link them after handing leadership on, so
+     * the next group's append overlaps this memtable insert (the other
+     * core), then publish in sequence order. */
     if (next != NULL)
         wake(next, W_LEADER);
+    if (linking) {
+        cairn__memtable_link(mem, &pending);
+        publish(db, &turn);
+    }
+    cairn__buf_fini(&pending);
     /* A sync group is made durable now, while the next group appends;
      * nobody in this group is acknowledged before that. */
     followers fo = {first, last, fail, fail_rc, fail_msg};

@@ -129,8 +129,9 @@ uint64_t cairn__memtable_count(const cairn__memtable *m)
                                           memory_order_relaxed);
 }
 
-int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
-                        cairn__slice key, cairn__slice value)
+/* Encodes the entry into the arena; *out is its bytes. */
+static int build_entry(cairn__memtable *m, uint64_t seq, int type,
+                       cairn__slice key, cairn__slice value, char **out)
 {
     if (type != CAIRN__TYPE_VALUE && type != CAIRN__TYPE_DELETION)
         return cairn__err(CAIRN_INVALID, "memtable: bad entry type %d", type);
@@ -162,12 +163,42 @@ int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
     if (val_len > 0)
         memcpy(p, value.data, val_len);
     assert((size_t)(p + val_len - buf) == len);
+    *out = buf;
+    return 0;
+}
 
+int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
+                        cairn__slice key, cairn__slice value)
+{
+    char *buf;
+    CAIRN_TRY(build_entry(m, seq, type, key, value, &buf));
     /* On failure the entry's bytes stay in the arena unused: the arena
      * cannot give memory back, and the list is unchanged. */
     CAIRN_TRY(cairn__skiplist_insert(&m->list, buf));
     atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
     return 0;
+}
+
+int cairn__memtable_prepare(cairn__memtable *m, uint64_t seq, int type,
+                            cairn__slice key, cairn__slice value,
+                            cairn__buf *pending)
+{
+    char *buf;
+    CAIRN_TRY(build_entry(m, seq, type, key, value, &buf));
+    cairn__skip_pending p;
+    CAIRN_TRY(cairn__skiplist_prepare(&m->list, buf, &p));
+    return cairn__buf_append(pending, (const char *)&p, sizeof p);
+}
+
+void cairn__memtable_link(cairn__memtable *m, const cairn__buf *pending)
+{
+    size_t n = pending->len / sizeof(cairn__skip_pending);
+    for (size_t i = 0; i < n; i++) {
+        cairn__skip_pending p;
+        memcpy(&p, pending->data + i * sizeof p, sizeof p);
+        cairn__skiplist_link(&m->list, &p);
+    }
+    atomic_fetch_add_explicit(&m->count, n, memory_order_relaxed);
 }
 
 /* Writes the memtable key varint32(len + 8) | user_key | fixed64 tag into

@@ -14,6 +14,11 @@
  *      release stores in the skiplist and read with acquire loads.
  *  M3. The memtable lives while its reference count is > 0; readers take a
  *      reference (under the db mutex) before reading.
+ *  M4. The write path's parallel insert: cairn__memtable_prepare builds
+ *      entries without adding them (writer only, as add: M1), and any
+ *      number of threads may then cairn__memtable_link prepared entries at
+ *      once, with readers (M2) but not with add. An entry counts (count)
+ *      once linked; memory_usage counts it once prepared.
  */
 #ifndef CAIRN_MEM_MEMTABLE_H
 #define CAIRN_MEM_MEMTABLE_H
@@ -42,6 +47,16 @@ size_t cairn__memtable_memory_usage(const cairn__memtable *m);
  * added then. Caller guarantees M1 and that (key, seq) is new. */
 int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
                         cairn__slice key, cairn__slice value) CAIRN_WUR;
+
+/* M4: builds the entry in the arena and appends its handle (an opaque
+ * cairn__memtable_pending) to *pending, without adding it to the list.
+ * Same arguments and errors as add, plus CAIRN_NOMEM for *pending. */
+int cairn__memtable_prepare(cairn__memtable *m, uint64_t seq, int type,
+                            cairn__slice key, cairn__slice value,
+                            cairn__buf *pending) CAIRN_WUR;
+/* M4: adds every entry whose handle is in pending (as filled by prepare on
+ * this memtable). Any number of threads at once. */
+void cairn__memtable_link(cairn__memtable *m, const cairn__buf *pending);
 
 /* Looks up the newest entry for key with seq <= snapshot.
  * Returns 0 and sets *found: 0 no entry, 1 a value (copied into *value,

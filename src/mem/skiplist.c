@@ -184,6 +184,75 @@ int cairn__skiplist_insert(cairn__skiplist *l, const char *key)
     return 0;
 }
 
+int cairn__skiplist_prepare(cairn__skiplist *l, const char *key,
+                            cairn__skip_pending *out)
+{
+    int height = random_height(l);
+    cairn__skipnode *x = new_node(l->arena, key, height);
+    if (x == NULL)
+        return cairn__err(CAIRN_NOMEM, "skiplist: no memory for node");
+    out->node = x;
+    out->height = height;
+    return 0;
+}
+
+/* From `from` (at level `level`, whose key is below x's or the head),
+ * moves right to the last node whose key is below x's: *prev is it and
+ * *next its successor at that level. */
+static void splice_at(const cairn__skiplist *l, const char *key,
+                      cairn__skipnode *from, int level, cairn__skipnode **prev,
+                      cairn__skipnode **next)
+{
+    cairn__skipnode *x = from;
+    for (;;) {
+        cairn__skipnode *n = get_next(x, level);
+        if (n != NULL && l->cmp(n->key, key) < 0) {
+            x = n;
+            continue;
+        }
+        *prev = x;
+        *next = n;
+        return;
+    }
+}
+
+void cairn__skiplist_link(cairn__skiplist *l, const cairn__skip_pending *p)
+{
+    cairn__skipnode *x = p->node;
+    int height = p->height;
+    /* Raise the announced height first (relaxed, as in insert: a reader
+     * that sees it early finds null head links there and drops a level). */
+    int cur = current_height(l);
+    while (height > cur && !atomic_compare_exchange_weak_explicit(
+                               &l->max_height, &cur, height,
+                               memory_order_relaxed, memory_order_relaxed))
+        ;
+    int top = height > cur ? height : cur;
+    cairn__skipnode *prev[CAIRN__SKIPLIST_MAX_HEIGHT];
+    cairn__skipnode *next[CAIRN__SKIPLIST_MAX_HEIGHT];
+    cairn__skipnode *from = l->head;
+    for (int i = top - 1; i >= 0; i--) {
+        splice_at(l, x->key, from, i, &prev[i], &next[i]);
+        from = prev[i];
+    }
+    for (int i = 0; i < height; i++) {
+        for (;;) {
+            /* Relaxed: x's link at level i is read by others only once x
+             * is reachable at level i, which the release CAS below
+             * publishes. */
+            atomic_store_explicit(&x->next[i], next[i], memory_order_relaxed);
+            cairn__skipnode *expect = next[i];
+            if (atomic_compare_exchange_strong_explicit(
+                    &prev[i]->next[i], &expect, x, memory_order_release,
+                    memory_order_acquire))
+                break;
+            /* Another node went in between: search again from prev[i],
+             * still below x. */
+            splice_at(l, x->key, prev[i], i, &prev[i], &next[i]);
+        }
+    }
+}
+
 int cairn__skiplist_contains(const cairn__skiplist *l, const char *key)
 {
     const cairn__skipnode *x = find_ge(l, key, NULL);

@@ -64,6 +64,27 @@ int cairn__skiplist_init(cairn__skiplist *l, cairn__arena *arena,
  * cannot grow; in both cases the list is unchanged. */
 int cairn__skiplist_insert(cairn__skiplist *l, const char *key) CAIRN_WUR;
 
+/* Two-step insertion, so that several threads can link at once (the
+ * write path's parallel memtable insert):
+ *  S5. cairn__skiplist_prepare allocates and fills a node for key (writer
+ *      only, as insert: S1) without linking it. cairn__skiplist_link then
+ *      links a prepared node, and any number of threads may link at the
+ *      same time, with each other and with readers (S2), but not with
+ *      cairn__skiplist_insert. Each level is linked with a compare-and-swap
+ *      (release) from the bottom up, and a failed one searches again from
+ *      its predecessor at that level. The caller guarantees uniqueness
+ *      (S3 is not checked: the memtable's keys carry distinct sequence
+ *      numbers). A reader sees a node once its level-0 link is in. */
+typedef struct cairn__skip_pending {
+    cairn__skipnode *node;
+    int height;
+} cairn__skip_pending;
+
+/* CAIRN_NOMEM if the arena cannot grow (nothing is allocated then). */
+int cairn__skiplist_prepare(cairn__skiplist *l, const char *key,
+                            cairn__skip_pending *out) CAIRN_WUR;
+void cairn__skiplist_link(cairn__skiplist *l, const cairn__skip_pending *p);
+
 /* 1 if a key equal to `key` is in the list, else 0. Any thread (S2). */
 int cairn__skiplist_contains(const cairn__skiplist *l, const char *key);
 

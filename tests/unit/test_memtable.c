@@ -584,6 +584,67 @@ static void test_threaded_readers(void **state)
     tu_watchdog_disarm();
 }
 
+/* M4: entries built on one thread and linked by two at once are all
+ * found afterwards, each version at its own snapshot; an entry counts
+ * once linked, not when built; memory is counted when built. */
+typedef struct link_half {
+    cairn__memtable *m;
+    cairn__buf *pending;
+} link_half;
+
+static void *link_half_main(void *arg)
+{
+    link_half *h = arg;
+    cairn__memtable_link(h->m, h->pending);
+    return NULL;
+}
+
+static void test_prepare_and_parallel_link(void **state)
+{
+    (void)state;
+    cairn__memtable *m = new_mem();
+    cairn__buf pend[2] = {CAIRN__BUF_INIT, CAIRN__BUF_INIT};
+    enum { N = 4000 };
+    size_t before = cairn__memtable_memory_usage(m);
+    char k[32], v[32];
+    for (int i = 0; i < N; i++) {
+        /* Keys k0..k1999, each with two versions (seq i and i + N), the
+         * two halves linked by different threads. */
+        snprintf(k, sizeof k, "k%d", i % (N / 2));
+        snprintf(v, sizeof v, "v%d", i);
+        assert_int_equal(
+            cairn__memtable_prepare(m, (uint64_t)i + 1, CAIRN__TYPE_VALUE,
+                                    cairn__slice_str(k), cairn__slice_str(v),
+                                    &pend[i % 2]),
+            0);
+    }
+    assert_true(cairn__memtable_memory_usage(m) > before);
+    assert_int_equal(cairn__memtable_count(m), 0);
+    link_half h[2] = {{m, &pend[0]}, {m, &pend[1]}};
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, link_half_main, &h[t]),
+                         0);
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+    assert_int_equal(cairn__memtable_count(m), N);
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "k%d", i % (N / 2));
+        snprintf(v, sizeof v, "v%d", i);
+        check_get_s(m, cairn__slice_str(k), (uint64_t)i + 1, 1,
+                    cairn__slice_str(v));
+    }
+    /* A bad type is refused before anything is built. */
+    size_t plen = pend[0].len;
+    assert_int_equal(cairn__memtable_prepare(m, 1, 7, cairn__slice_str("x"),
+                                             cairn__slice_str("y"), &pend[0]),
+                     CAIRN_INVALID);
+    assert_int_equal(pend[0].len, plen);
+    cairn__buf_fini(&pend[0]);
+    cairn__buf_fini(&pend[1]);
+    cairn__memtable_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_memory_usage_grows),
         cmocka_unit_test(test_ref_unref),
         cmocka_unit_test(test_threaded_readers),
+        cmocka_unit_test(test_prepare_and_parallel_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -405,6 +405,118 @@ static void test_concurrent(void **state)
     tu_watchdog_disarm();
 }
 
+/* S5: nodes prepared on one thread, linked by several at once, with a
+ * reader running: afterwards every key is there exactly once, in order,
+ * and a reader never saw the keys out of order. */
+typedef struct link_job {
+    cairn__skiplist *l;
+    cairn__skip_pending *p;
+    size_t from, n, step;
+} link_job;
+
+static void *link_main(void *arg)
+{
+    link_job *j = arg;
+    for (size_t i = j->from; i < j->n; i += j->step)
+        cairn__skiplist_link(j->l, &j->p[i]);
+    return NULL;
+}
+
+typedef struct order_reader {
+    cairn__skiplist *l;
+    atomic_int quit;
+    int bad;
+    uint64_t passes;
+} order_reader;
+
+static void *order_main(void *arg)
+{
+    order_reader *r = arg;
+    while (!atomic_load(&r->quit)) {
+        cairn__skiplist_iter it;
+        cairn__skiplist_iter_init(&it, r->l);
+        uint64_t prev = 0;
+        int first = 1;
+        for (cairn__skiplist_iter_seek_first(&it);
+             cairn__skiplist_iter_valid(&it); cairn__skiplist_iter_next(&it)) {
+            uint64_t k = key_num(cairn__skiplist_iter_key(&it));
+            if (!first && k <= prev)
+                r->bad++;
+            prev = k;
+            first = 0;
+        }
+        r->passes++;
+    }
+    return NULL;
+}
+
+static void test_parallel_link(void **state)
+{
+    (void)state;
+    tu_rng rng;
+    tu_rng_init(&rng, tu_seed("skiplist_parallel_link"));
+    size_t n = (size_t)(40000 * tu_scale());
+    if (n < 1000)
+        n = 1000;
+    for (int threads = 2; threads <= 4; threads += 2) {
+        cairn__arena a;
+        cairn__arena_init(&a);
+        cairn__skiplist l;
+        assert_int_equal(cairn__skiplist_init(&l, &a, num_cmp), 0);
+        cairn__skip_pending *p = malloc(n * sizeof *p);
+        assert_non_null(p);
+        /* Distinct keys 1..n in random order (a shuffled permutation). */
+        uint64_t *keys = malloc(n * sizeof *keys);
+        assert_non_null(keys);
+        for (size_t i = 0; i < n; i++)
+            keys[i] = i + 1;
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)tu_rng_uniform(&rng, (uint32_t)(i + 1));
+            uint64_t t = keys[i];
+            keys[i] = keys[j];
+            keys[j] = t;
+        }
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(
+                cairn__skiplist_prepare(&l, arena_key(&a, keys[i]), &p[i]), 0);
+        order_reader rd = {&l, 0, 0, 0};
+        pthread_t rt, th[4];
+        assert_int_equal(pthread_create(&rt, NULL, order_main, &rd), 0);
+        link_job jobs[4];
+        for (int t = 0; t < threads; t++) {
+            jobs[t] = (link_job){&l, p, (size_t)t, n, (size_t)threads};
+            assert_int_equal(pthread_create(&th[t], NULL, link_main, &jobs[t]),
+                             0);
+        }
+        for (int t = 0; t < threads; t++)
+            assert_int_equal(pthread_join(th[t], NULL), 0);
+        atomic_store(&rd.quit, 1);
+        assert_int_equal(pthread_join(rt, NULL), 0);
+        assert_int_equal(rd.bad, 0);
+        cairn__skiplist_iter it;
+        cairn__skiplist_iter_init(&it, &l);
+        uint64_t want = 1;
+        for (cairn__skiplist_iter_seek_first(&it);
+             cairn__skiplist_iter_valid(&it); cairn__skiplist_iter_next(&it))
+            assert_int_equal(key_num(cairn__skiplist_iter_key(&it)), want++);
+        assert_int_equal(want, n + 1);
+        for (size_t i = 0; i < n; i += 7) {
+            uint64_t v = keys[i];
+            assert_true(cairn__skiplist_contains(&l, (const char *)&v));
+        }
+        /* Backwards, which walks every level through find_lt. */
+        cairn__skiplist_iter_seek_last(&it);
+        for (uint64_t k = n; k >= n - 50 && k > 0; k--) {
+            assert_true(cairn__skiplist_iter_valid(&it));
+            assert_int_equal(key_num(cairn__skiplist_iter_key(&it)), k);
+            cairn__skiplist_iter_prev(&it);
+        }
+        free(keys);
+        free(p);
+        cairn__arena_fini(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_insert_and_lookup),
         cmocka_unit_test(test_concurrent_without_threads),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_parallel_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
