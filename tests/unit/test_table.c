@@ -370,8 +370,7 @@ static void test_many_entries(void **state)
     assert_int_equal(i, n);
     assert_true((size_t)f.preads <= f.data.len / (64 * 1024) + 2);
     /* Backwards it still answers right (each step moves the window). */
-    for (cairn__iter_seek_last(it); cairn__iter_valid(it);
-         cairn__iter_prev(it))
+    for (cairn__iter_seek_last(it); cairn__iter_valid(it); cairn__iter_prev(it))
         assert_true(i > 0 && slice_is(cairn__iter_key(it), &m[--i].k));
     assert_int_equal(i, 0);
     OK(cairn__iter_status(it));
