@@ -89,6 +89,16 @@
  * work when very many threads write. */
 #define COMBINE_MAX 64
 
+/* Non-sync groups a non-sync leader appends in a row for writers asleep at
+ * the head of the queue. Handing leadership to a sleeping writer leaves
+ * the queue headed by a thread that is not running: every writer that
+ * arrives meanwhile, the old leader's next write included, queues behind
+ * it and sleeps too, and both cores idle until the wake-up lands (with 2
+ * threads this convoy halved fillrandom). The running leader commits the
+ * sleeper's group instead, which then needs just the one wake-up it would
+ * have had anyway. */
+#define COMBINE_ASLEEP_MAX 8
+
 /* How long a turn waiting for the turn before it to be published spins
  * (when a core is free) before it sleeps (pub_wait). */
 #define PUB_SPIN_NS 20000u
@@ -1078,9 +1088,16 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
                 break;
         }
         next = db->wq_head;
-        int more = rc == 0 && fail == NULL && durable_end != 0 &&
-                   next != NULL && next->sync && next->rep.data != NULL &&
-                   combined < COMBINE_MAX && flow_fast(db);
+        int more =
+            rc == 0 && fail == NULL && next != NULL && next->rep.data != NULL &&
+            combined < COMBINE_MAX &&
+            (durable_end != 0
+                 ? next->sync
+                 : !w.sync && !next->sync && combined < COMBINE_ASLEEP_MAX &&
+                       (atomic_load_explicit(&next->state,
+                                             memory_order_relaxed) &
+                        W_BLOCKED)) &&
+            flow_fast(db);
         cairn__writer *glast = NULL;
         size_t n = 0;
         if (more) {

@@ -388,17 +388,24 @@ static void test_sync_boundary(void **state)
 /* Combining: a pipelined sync leader appends the sync groups queued       */
 /* behind it itself, and stops at a non-sync head                          */
 
-/* "combined groups N" from cairn.write-stats. */
-static unsigned long long combined_groups(cairn_db *db)
+/* The number after `label` in cairn.write-stats. */
+static uint64_t write_stat(cairn_db *db, const char *label)
 {
     char *s = cairn_db_property(db, "cairn.write-stats");
     assert_non_null(s);
-    const char *p = strstr(s, "combined groups ");
-    assert_non_null(p);
-    unsigned long long n = 0;
-    assert_int_equal(sscanf(p, "combined groups %llu", &n), 1);
+    const char *p = strstr(s, label);
+    if (p == NULL)
+        fail_msg("no \"%s\" in write-stats:\n%s", label, s);
+    unsigned long long v = 0;
+    assert_int_equal(sscanf(p + strlen(label), " %llu", &v), 1);
     cairn_free(s);
-    return n;
+    return v;
+}
+
+/* Groups appended by a leader for writers queued behind it. */
+static unsigned long long combined_groups(cairn_db *db)
+{
+    return write_stat(db, "combined groups ");
 }
 
 static void combining(int pipelined)
@@ -492,12 +499,59 @@ static void test_combining_failure(void **state)
     tu_watchdog_disarm();
 }
 
+/* Waiters that went to sleep ("N blocked"). */
+static unsigned long long blocked_waits(cairn_db *db)
+{
+    return write_stat(db, "ended spinning, ");
+}
+
+/* A non-sync leader commits the group of a writer asleep at the head of
+ * the queue instead of handing leadership to it (no convoy behind a
+ * sleeping head); a head that spins is handed leadership as before. */
+static void combining_asleep(int strategy)
+{
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    assert_int_equal(cairn_options_set_wait_strategy(opt, strategy, 20000), 0);
+    cairn_db *db = open_db(g, opt);
+    cairn_batch *b[2] = {make_batch("a", 10), make_batch("b", 10)};
+    job jobs[2];
+    unsigned long long before = combined_groups(db);
+    unsigned long long slept = blocked_waits(db);
+    gate_close(g, GATE_FLUSH);
+    start_job(&jobs[0], db, b[0], 0, 0);
+    gate_wait_blocked(g, GATE_FLUSH, 1);
+    start_job(&jobs[1], db, b[1], 0, 0);
+    wait_queued(db, 2);
+    if (strategy == CAIRN_WAIT_BLOCK) {
+        /* b counts itself blocked just before it marks its word and
+         * sleeps; give it those few instructions. */
+        while (blocked_waits(db) == slept)
+            sleep_ms(1);
+        sleep_ms(20);
+    }
+    gate_open(g, GATE_FLUSH);
+    for (int i = 0; i < 2; i++)
+        if (join_job(&jobs[i]) != 0)
+            fail_msg("writer %d: %s", i, jobs[i].msg);
+    static const char *const want[] = {"a", "b"};
+    expect_groups(g, want, 2);
+    assert_int_equal(combined_groups(db) - before,
+                     strategy == CAIRN_WAIT_BLOCK ? 1 : 0);
+    assert_int_equal(cairn_db_close(db), 0);
+    destroy_batches(b, 2);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+}
+
 static void test_combining(void **state)
 {
     (void)state;
     tu_watchdog_arm(60, "combining");
     combining(1);
     combining(0);
+    combining_asleep(CAIRN_WAIT_BLOCK);
+    combining_asleep(CAIRN_WAIT_SPIN);
     tu_watchdog_disarm();
 }
 
@@ -566,19 +620,6 @@ static void test_batch_unmodified(void **state)
 /* ---------------------------------------------------------------------- */
 /* Rule 5: no_slowdown                                                     */
 
-/* The number after `label` in cairn.write-stats. */
-static uint64_t write_stat(cairn_db *db, const char *label)
-{
-    char *s = cairn_db_property(db, "cairn.write-stats");
-    assert_non_null(s);
-    const char *p = strstr(s, label);
-    if (p == NULL)
-        fail_msg("no \"%s\" in write-stats:\n%s", label, s);
-    unsigned long long v = 0;
-    assert_int_equal(sscanf(p + strlen(label), " %llu", &v), 1);
-    cairn_free(s);
-    return v;
-}
 
 static int l0_files(cairn_db *db)
 {
