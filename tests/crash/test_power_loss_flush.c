@@ -21,9 +21,10 @@
  * still be running. The message of a failure names the operation the cut
  * came before and the thread that made it.
  *
- * The workload (64 KiB write buffer, values up to 42 KiB, so a flush
- * every few dozen operations) is sync and non-sync puts, deletes,
- * multi-entry batches and empty sync batches on NKEYS keys. Every value is
+ * The workload, history and prefix rule are tests/support/power_loss.h's,
+ * tuned here (64 KiB write buffer, values up to 42 KiB, so a flush every
+ * few dozen operations). The workload is sync and non-sync puts, deletes,
+ * multi-entry batches and empty sync batches on 48 keys. Every value is
  * unique ("v<id>|" and padding derived from id), so a stale, mixed or
  * garbage value cannot pass for a written one. The write in progress when
  * the power goes fails; it is kept in the history as not acknowledged: it
@@ -58,6 +59,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "power_loss.h"
 #include "testutil.h"
 
 #include <inttypes.h>
@@ -67,20 +69,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NKEYS       48
-#define MAX_ENTRIES 6
-#define MAX_HIST    512
-#define VAL_MAX     (48 * 1024)
-
-#define DROP    CAIRN__FAULT_DROP_UNSYNCED
-#define GARBLE  CAIRN__FAULT_GARBLE_UNSYNCED
-#define KEEP    CAIRN__FAULT_KEEP_RANDOM_PREFIX
-#define ENTRIES CAIRN__FAULT_DELETE_UNSYNCED_ENTRIES
-
 static const unsigned cut_modes[] = {
-    DROP | ENTRIES, GARBLE, KEEP,           KEEP | GARBLE | ENTRIES,
-    ENTRIES,        DROP,   KEEP | ENTRIES, GARBLE | ENTRIES,
-    KEEP | GARBLE,  0,
+    PL_DROP | PL_ENTRIES,
+    PL_GARBLE,
+    PL_KEEP,
+    PL_KEEP | PL_GARBLE | PL_ENTRIES,
+    PL_ENTRIES,
+    PL_DROP,
+    PL_KEEP | PL_ENTRIES,
+    PL_GARBLE | PL_ENTRIES,
+    PL_KEEP | PL_GARBLE,
+    0,
 };
 #define NMODES (sizeof cut_modes / sizeof cut_modes[0])
 
@@ -412,37 +411,24 @@ static const cairn__env_ops trip_env_ops = {
 };
 
 /* ---------------------------------------------------------------------- */
-/* Workload, history and the prefix rule                                   */
+/* Rounds                                                                  */
 
-typedef struct op {
-    int kind; /* 0 put, 1 delete, 2 batch, 3 empty sync batch */
-    int sync;
-    int acked; /* 0: failed at the cut; may be present or not */
-    int n;
-    uint32_t opno;
-    int key[MAX_ENTRIES];
-    int del[MAX_ENTRIES];
-} op;
-
-/* Key k holds 0 (absent) or the value id opno * 8 + j + 1. */
-typedef struct state {
-    uint32_t v[NKEYS];
-} state;
-
-typedef struct run {
-    uint64_t seed;
-    tu_rng rng;
-    cairn_env *mem, *fault;
-    trip_env *te;
-    cairn_db *db;
-    cairn_writeoptions *sync;
-    char *val;
-    uint32_t next_opno;
-    state base; /* verified state before the history */
-    op hist[MAX_HIST];
-    int nhist, must, nacked;
-    char where[200];
-} run;
+/* The workload's tuning: a 64 KiB write buffer and values up to 42 KiB
+ * (one in six ids), so a flush every few dozen operations; the check
+ * scans too. */
+static const pl_tuning tuning = {
+    .nkeys = 48,
+    .key_prefix = "key",
+    .pad_mod = 120,
+    .big_one_in = 6, /* fills the write buffer fast */
+    .sync_one_in = 6,
+    .put_below = 50,
+    .delete_below = 62,
+    .batch_below = 97,
+    .write_buffer_size = 64 * 1024,
+    .vary_compression = 1,
+    .scan = 1,
+};
 
 /* Test-wide tallies, to estimate where cuts can land and to show that
  * cuts did land in the background thread. */
@@ -450,222 +436,32 @@ static uint64_t g_seed;
 static uint64_t t_ops = 0, t_bg = 0, t_writes = 0;
 static long t_cuts, t_cuts_bg, t_cuts_late;
 
-static size_t make_key(char *buf, int k)
+/* A run whose database sits on a trip env over the run's fault env. */
+static void run_init(pl_run *r, uint64_t seed, int it)
 {
-    return (size_t)snprintf(buf, 16, "key%02d", k);
+    char what[32];
+    snprintf(what, sizeof what, "iteration %d", it);
+    pl_run_init(r, &tuning, seed, g_seed, what);
+    trip_env *te = calloc(1, sizeof *te);
+    assert_non_null(te);
+    te->env.ops = &trip_env_ops;
+    te->inner = r->fault;
+    r->env = &te->env; /* the run owns it now */
 }
 
-static size_t make_value(char *buf, uint32_t id)
+static trip_env *trip_of(pl_run *r)
 {
-    int n = snprintf(buf, 32, "v%" PRIu32 "|", id);
-    uint32_t h = id * 2654435761u;
-    size_t pad = h % 120;
-    if ((h >> 8) % 6 == 0)
-        pad = 2000 + (h >> 12) % 40000; /* fills the write buffer fast */
-    for (size_t p = 0; p < pad; p++)
-        buf[(size_t)n + p] = (char)('a' + (h + p * 7) % 26);
-    return (size_t)n + pad;
-}
-
-static void apply(state *s, const op *o)
-{
-    for (int j = 0; j < o->n; j++)
-        s->v[o->key[j]] = o->del[j] ? 0 : o->opno * 8 + (uint32_t)j + 1;
-}
-
-static void gen_op(run *r, op *o)
-{
-    unsigned p = (unsigned)tu_rng_uniform(&r->rng, 100);
-    o->opno = r->next_opno++;
-    o->sync = tu_rng_uniform(&r->rng, 6) == 0;
-    o->kind = p < 50 ? 0 : p < 62 ? 1 : p < 97 ? 2 : 3;
-    o->n = o->kind == 2   ? 2 + (int)tu_rng_uniform(&r->rng, MAX_ENTRIES - 1)
-           : o->kind == 3 ? 0
-                          : 1;
-    if (o->kind == 3)
-        o->sync = 1;
-    for (int j = 0; j < o->n; j++) {
-        o->key[j] = (int)tu_rng_uniform(&r->rng, NKEYS);
-        o->del[j] =
-            o->kind == 1 || (o->kind == 2 && tu_rng_uniform(&r->rng, 4) == 0);
-    }
-}
-
-static int do_op(run *r, const op *o)
-{
-    const cairn_writeoptions *wo = o->sync ? r->sync : NULL;
-    char key[16];
-    if (o->kind == 0)
-        return cairn_db_put(r->db, wo, key, make_key(key, o->key[0]), r->val,
-                            make_value(r->val, o->opno * 8 + 1));
-    if (o->kind == 1)
-        return cairn_db_delete(r->db, wo, key, make_key(key, o->key[0]));
-    cairn_batch *b = cairn_batch_create();
-    assert_non_null(b);
-    for (int j = 0; j < o->n; j++) {
-        size_t kl = make_key(key, o->key[j]);
-        uint32_t id = o->opno * 8 + (uint32_t)j + 1;
-        int rc = o->del[j] ? cairn_batch_delete(b, key, kl)
-                           : cairn_batch_put(b, key, kl, r->val,
-                                             make_value(r->val, id));
-        assert_int_equal(rc, 0);
-    }
-    int rc = cairn_db_write(r->db, wo, b);
-    cairn_batch_destroy(b);
-    return rc;
-}
-
-static int open_db(run *r, int create, int paranoid)
-{
-    cairn_options *o = cairn_options_create();
-    assert_non_null(o);
-    assert_int_equal(cairn_options_set_env(o, &r->te->env), 0);
-    assert_int_equal(cairn_options_set_create_if_missing(o, create), 0);
-    assert_int_equal(cairn_options_set_paranoid_checks(o, paranoid), 0);
-    assert_int_equal(cairn_options_set_write_buffer_size(o, 64 * 1024), 0);
-    assert_int_equal(
-        cairn_options_set_compression(o, r->seed & 2 ? CAIRN_COMPRESSION_SNAPPY
-                                                     : CAIRN_COMPRESSION_NONE),
-        0);
-    /* Half the runs log, so LOG's unsynced writes are cut too. */
-    assert_int_equal(cairn_options_set_info_log(o, (int)(r->seed & 1)), 0);
-    int rc = cairn_db_open(o, "/db", &r->db);
-    cairn_options_destroy(o);
-    return rc;
-}
-
-/* Reads every key with get, then scans: the two must agree, and every
- * value must be exactly one the workload wrote to that key. */
-static void observe(run *r, state *obs)
-{
-    char key[16];
-    for (int k = 0; k < NKEYS; k++) {
-        void *got = NULL;
-        size_t len = 0;
-        int rc = cairn_db_get(r->db, NULL, key, make_key(key, k), &got, &len);
-        obs->v[k] = 0;
-        if (rc == CAIRN_NOTFOUND)
-            continue;
-        if (rc != 0)
-            fail_msg("%s: get %s: %s (%s)", r->where, key, cairn_errname(rc),
-                     cairn_errmsg());
-        uint32_t id = 0;
-        char head[24];
-        size_t hl = len < sizeof head - 1 ? len : sizeof head - 1;
-        memcpy(head, got, hl);
-        head[hl] = '\0';
-        if (sscanf(head, "v%" SCNu32 "|", &id) != 1 || id == 0 ||
-            make_value(r->val, id) != len || memcmp(got, r->val, len) != 0)
-            fail_msg("%s: key %s holds a value never written ('%.*s', %zu "
-                     "bytes)",
-                     r->where, key, (int)hl, head, len);
-        obs->v[k] = id;
-        cairn_free(got);
-    }
-    cairn_iter *it = cairn_db_iter_create(r->db, NULL);
-    assert_non_null(it);
-    int k = 0;
-    for (cairn_iter_seek_first(it); cairn_iter_valid(it); cairn_iter_next(it)) {
-        size_t kl, vl;
-        const char *kp = cairn_iter_key(it, &kl);
-        const char *vp = cairn_iter_value(it, &vl);
-        while (k < NKEYS && obs->v[k] == 0)
-            k++;
-        size_t want = k < NKEYS ? make_key(key, k) : 0;
-        if (k == NKEYS || kl != want || memcmp(kp, key, kl) != 0)
-            fail_msg("%s: scan yields key '%.*s' where gets give %s", r->where,
-                     (int)(kl < 16 ? kl : 16), kp,
-                     k < NKEYS ? key : "no more keys");
-        if (make_value(r->val, obs->v[k]) != vl || memcmp(vp, r->val, vl) != 0)
-            fail_msg("%s: scan and get disagree on the value of %s", r->where,
-                     key);
-        k++;
-    }
-    assert_int_equal(cairn_iter_status(it), 0);
-    while (k < NKEYS && obs->v[k] == 0)
-        k++;
-    if (k < NKEYS)
-        fail_msg("%s: scan misses key%02d, which get finds", r->where, k);
-    cairn_iter_destroy(it);
-}
-
-/* Checks the prefix rule against the history and makes the observed state
- * the new base. all = 1: the cut lost no file data, so every acknowledged
- * op must be there. */
-static void check_prefix(run *r, int all, const char *when)
-{
-    state obs, s = r->base;
-    observe(r, &obs);
-    int lo = all ? r->nacked : r->must, found = -1;
-    for (int p = 0; p <= r->nhist; p++) {
-        if (p >= lo && memcmp(&s, &obs, sizeof s) == 0) {
-            found = p;
-            break;
-        }
-        if (p < r->nhist)
-            apply(&s, &r->hist[p]);
-    }
-    if (found < 0) {
-        state m = r->base;
-        for (int p = 0; p < lo; p++)
-            apply(&m, &r->hist[p]);
-        int k = 0;
-        while (k < NKEYS - 1 && m.v[k] == obs.v[k])
-            k++;
-        fail_msg("%s: %s: recovered state is not the state after any prefix "
-                 "of %d..%d of the %d ops (%d acknowledged, the last sync one "
-                 "is #%d); e.g. key%02d holds id %" PRIu32
-                 ", prefix %d gives %" PRIu32,
-                 r->where, when, lo, r->nhist, r->nhist, r->nacked, r->must, k,
-                 obs.v[k], lo, m.v[k]);
-    }
-    r->base = obs;
-    r->nhist = r->must = r->nacked = 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Rounds                                                                  */
-
-static void run_init(run *r, uint64_t seed, int it)
-{
-    memset(r, 0, sizeof *r);
-    r->seed = seed;
-    tu_rng_init(&r->rng, seed);
-    r->mem = cairn_env_mem_create();
-    assert_non_null(r->mem);
-    assert_int_equal(cairn__env_fault_create(r->mem, &r->fault), 0);
-    r->te = calloc(1, sizeof *r->te);
-    assert_non_null(r->te);
-    r->te->env.ops = &trip_env_ops;
-    r->te->inner = r->fault;
-    r->sync = cairn_writeoptions_create();
-    assert_non_null(r->sync);
-    assert_int_equal(cairn_writeoptions_set_sync(r->sync, 1), 0);
-    r->val = malloc(VAL_MAX);
-    assert_non_null(r->val);
-    snprintf(r->where, sizeof r->where,
-             "iteration %d (CAIRN_TEST_SEED=%" PRIu64 ")", it, g_seed);
-}
-
-static void run_fini(run *r)
-{
-    if (r->db != NULL)
-        assert_int_equal(cairn_db_close(r->db), 0);
-    cairn_writeoptions_destroy(r->sync);
-    cairn_env_destroy(&r->te->env);
-    cairn_env_destroy(r->fault);
-    cairn_env_destroy(r->mem);
-    free(r->val);
+    return (trip_env *)r->env;
 }
 
 /* One round: arm the trip, write until the power goes (or the workload
  * ends, then cut), reopen, check. */
-static void round_once(run *r, unsigned modes, int paranoid, int round)
+static void round_once(pl_run *r, unsigned modes, int paranoid, int round)
 {
-    trip_env *te = r->te;
+    trip_env *te = trip_of(r);
     int nops = 40 + (int)tu_rng_uniform(&r->rng, 300);
-    if (nops > MAX_HIST - 1)
-        nops = MAX_HIST - 1;
+    if (nops > PL_MAX_HIST - 1)
+        nops = PL_MAX_HIST - 1;
     /* Estimated operations of this round, from the test so far. */
     double per = t_writes ? (double)t_ops / (double)t_writes : 6.0;
     double per_bg = t_writes ? (double)t_bg / (double)t_writes : 1.0;
@@ -686,22 +482,15 @@ static void round_once(run *r, unsigned modes, int paranoid, int round)
 
     int done = 0;
     for (; done < nops; done++) {
-        op *o = &r->hist[r->nhist];
-        gen_op(r, o);
-        int rc = do_op(r, o);
-        o->acked = rc == 0;
-        r->nhist++;
+        int rc = pl_step(r);
         if (rc != 0) {
             if (!atomic_load(&te->tripped))
                 fail_msg("%s: round %d: op %" PRIu32 " failed before any "
                          "cut: %s (%s)",
-                         r->where, round, o->opno, cairn_errname(rc),
-                         cairn_errmsg());
+                         r->where, round, r->hist[r->nhist - 1].opno,
+                         cairn_errname(rc), cairn_errmsg());
             break;
         }
-        r->nacked = r->nhist;
-        if (o->sync)
-            r->must = r->nhist;
     }
     t_writes += (uint64_t)done;
     t_ops += atomic_load(&te->ops) - ops0;
@@ -726,14 +515,9 @@ static void round_once(run *r, unsigned modes, int paranoid, int round)
     if (te->cut_rc != 0)
         fail_msg("%s: %s: power cut: %s", r->where, when,
                  cairn_errname(te->cut_rc));
-    (void)cairn_db_close(r->db); /* errors expected: the env is dead */
-    r->db = NULL;
-    cairn__env_fault_reset(r->fault);
-    int rc = open_db(r, 0, paranoid);
-    if (rc != 0)
-        fail_msg("%s: %s: reopen (paranoid %d) failed: %s (%s)", r->where, when,
-                 paranoid, cairn_errname(rc), cairn_errmsg());
-    check_prefix(r, (modes & (DROP | GARBLE | KEEP)) == 0, when);
+    pl_revive(r);
+    pl_reopen(r, paranoid, when);
+    pl_check_prefix(r, !pl_loses_data(modes), when);
 }
 
 static void test_power_loss_across_flushes(void **state_)
@@ -746,20 +530,20 @@ static void test_power_loss_across_flushes(void **state_)
         iters = 8;
     unsigned mode_i = (unsigned)(seed % NMODES);
     for (int it = 0; it < iters; it++) {
-        run r;
+        pl_run r;
         run_init(&r, seed + (uint64_t)it * 7919u, it);
-        if (open_db(&r, 1, 0) != 0)
+        if (pl_open(&r, 1, 0) != 0)
             fail_msg("%s: create: %s", r.where, cairn_errmsg());
         int rounds = 2 + (int)tu_rng_uniform(&r.rng, 3), garbled = 0;
         for (int round = 0; round < rounds; round++) {
             unsigned modes = cut_modes[mode_i++ % NMODES];
-            garbled |= (modes & GARBLE) != 0;
+            garbled |= (modes & PL_GARBLE) != 0;
             /* paranoid_checks fails the open on garbled acknowledged
              * records, as documented, so not after a garbling cut. */
             int paranoid = !garbled && tu_rng_uniform(&r.rng, 2) == 0;
             round_once(&r, modes, paranoid, round);
         }
-        run_fini(&r);
+        pl_run_fini(&r);
     }
     fprintf(stderr,
             "test_power_loss_across_flushes: %d iterations, %ld cuts (%ld in "
