@@ -1,19 +1,17 @@
 /*
  * test_api_badinput.c: every function of include/cairn.h against the bad
  * inputs the header promises to refuse, and the edge cases it promises to
- * accept.
+ * accept: codes and names, options and batches here; databases in
+ * test_api_badinput_db.c.
  *
  * What "refused" means here: the documented code (CAIRN_INVALID unless the
  * header names another), a message of the call's own in cairn_errmsg(), no
  * change to the object involved, and nothing ASan or UBSan can see. The
- * message check primes the thread's message with a known failure first, so
- * a call that returns the right code but leaves a stale message is caught.
- * Over-long lengths are passed with a pointer to a one-byte buffer: the
- * engine must check the length before it reads, and ASan reports it if not.
- *
- * Databases live in cairn_env_mem_create() environments, so the tests are
- * hermetic; only cairn_db_destroy and cairn_dump_file with a NULL option or
- * env touch the real file system, inside a fresh temporary directory.
+ * message check (tests/support/api_check.h) primes the thread's message
+ * with a known failure first, so a call that returns the right code but
+ * leaves a stale message is caught. Over-long lengths are passed with a
+ * pointer to a one-byte buffer: the engine must check the length before it
+ * reads, and ASan reports it if not.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +19,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "api_check.h"
 #include "testutil.h"
 
 #include "cairn.h"
@@ -30,104 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_OVER   ((size_t)CAIRN_MAX_KEY_SIZE + 1)
-#define VALUE_OVER ((size_t)CAIRN_MAX_VALUE_SIZE + 1)
-
 static const char one[1] = {'x'}; /* the buffer behind over-long lengths */
-static char primed[1024];
-
-/* Leaves a known message in the thread (alt picks a second one, for the
- * test of the first primer itself). */
-static void prime(int alt)
-{
-    if (alt)
-        (void)cairn_writeoptions_set_sync(NULL, 1);
-    else
-        (void)cairn_readoptions_set_fill_cache(NULL, 1);
-    snprintf(primed, sizeof primed, "%s", cairn_errmsg());
-    assert_true(primed[0] != '\0');
-}
-
-static void check_err(int want, int got, const char *call, int line)
-{
-    const char *msg = cairn_errmsg();
-    if (got != want)
-        fail_msg("line %d: %s returned %s, expected %s (message \"%s\")", line,
-                 call, cairn_errname(got), cairn_errname(want), msg);
-    if (msg == NULL || msg[0] == '\0' || strcmp(msg, primed) == 0)
-        fail_msg("line %d: %s set no message of its own (\"%s\")", line, call,
-                 msg ? msg : "(null)");
-}
-
-#define EXPECT_ERR_P(alt, code, call)                                          \
-    do {                                                                       \
-        prime(alt);                                                            \
-        int expect_rc_ = (call);                                               \
-        check_err((code), expect_rc_, #call, __LINE__);                        \
-    } while (0)
-#define EXPECT_ERR(code, call) EXPECT_ERR_P(0, code, call)
-#define EXPECT_INVALID(call)   EXPECT_ERR(CAIRN_INVALID, call)
-
-/* A fresh in-memory environment and options that use it. */
-typedef struct fixture {
-    cairn_env *env;
-    cairn_options *opt; /* create_if_missing, no info log */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->env = cairn_env_mem_create();
-    f->opt = cairn_options_create();
-    assert_non_null(f->env);
-    assert_non_null(f->opt);
-    assert_int_equal(cairn_options_set_env(f->opt, f->env), 0);
-    assert_int_equal(cairn_options_set_create_if_missing(f->opt, 1), 0);
-    assert_int_equal(cairn_options_set_info_log(f->opt, 0), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    cairn_options_destroy(f->opt);
-    cairn_env_destroy(f->env);
-    free(f);
-    return 0;
-}
-
-static cairn_db *open_db(fixture *f, const char *name)
-{
-    cairn_db *db = NULL;
-    int rc = cairn_db_open(f->opt, name, &db);
-    if (rc != 0)
-        fail_msg("open %s: %s: %s", name, cairn_errname(rc), cairn_errmsg());
-    assert_non_null(db);
-    return db;
-}
-
-/* key must hold value, or be absent when value is NULL. */
-static void check_value(cairn_db *db, const void *k, size_t kl, const void *v,
-                        size_t vl)
-{
-    void *got = (void *)one;
-    size_t len = 99;
-    int rc = cairn_db_get(db, NULL, k, kl, &got, &len);
-    if (v == NULL) {
-        assert_int_equal(rc, CAIRN_NOTFOUND);
-        assert_null(got);
-        return;
-    }
-    if (rc != 0)
-        fail_msg("get: %s: %s", cairn_errname(rc), cairn_errmsg());
-    assert_non_null(got);
-    assert_int_equal(len, vl);
-    if (vl > 0)
-        assert_memory_equal(got, v, vl);
-    cairn_free(got);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Codes, names, versions, NULL destroyers                                 */
@@ -468,243 +370,6 @@ static void test_batch_iterate(void **state)
     cairn_batch_destroy(b);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Databases                                                                */
-
-static void test_open_args(void **state)
-{
-    fixture *f = *state;
-    cairn_db *db = (cairn_db *)one; /* must come back NULL */
-    EXPECT_INVALID(cairn_db_open(f->opt, "/db", NULL));
-    EXPECT_INVALID(cairn_db_open(NULL, "/db", &db));
-    assert_null(db);
-    db = (cairn_db *)one;
-    EXPECT_INVALID(cairn_db_open(f->opt, NULL, &db));
-    assert_null(db);
-    db = (cairn_db *)one;
-    EXPECT_INVALID(cairn_db_open(f->opt, "", &db));
-    assert_null(db);
-    assert_int_equal(cairn_options_set_create_if_missing(f->opt, 0), 0);
-    db = (cairn_db *)one;
-    EXPECT_INVALID(cairn_db_open(f->opt, "/db", &db));
-    assert_null(db);
-    assert_int_equal(cairn_options_set_create_if_missing(f->opt, 1), 0);
-
-    cairn_db *first = open_db(f, "/db");
-    db = (cairn_db *)one;
-    EXPECT_ERR(CAIRN_LOCKED, cairn_db_open(f->opt, "/db", &db));
-    assert_null(db);
-    assert_int_equal(cairn_db_close(first), 0);
-    assert_int_equal(cairn_options_set_error_if_exists(f->opt, 1), 0);
-    db = (cairn_db *)one;
-    EXPECT_ERR(CAIRN_EXISTS, cairn_db_open(f->opt, "/db", &db));
-    assert_null(db);
-    assert_int_equal(cairn_options_set_error_if_exists(f->opt, 0), 0);
-}
-
-static void test_db_call_args(void **state)
-{
-    fixture *f = *state;
-    cairn_db *db = open_db(f, "/db");
-    char buf[600];
-    /* A fresh handle has no message; NULL handles have none either. */
-    assert_int_equal(cairn_db_errmsg(db, buf, sizeof buf), 0);
-    assert_string_equal(buf, "");
-    buf[0] = 'x';
-    assert_int_equal(cairn_db_errmsg(NULL, buf, sizeof buf), 0);
-    assert_string_equal(buf, "");
-    assert_int_equal(cairn_db_put(db, NULL, "k", 1, "v", 1), 0);
-
-    EXPECT_INVALID(cairn_db_put(NULL, NULL, "k", 1, "v", 1));
-    EXPECT_INVALID(cairn_db_put(db, NULL, NULL, 1, "v", 1));
-    EXPECT_INVALID(cairn_db_put(db, NULL, "k", 1, NULL, 1));
-    EXPECT_INVALID(cairn_db_put(db, NULL, one, KEY_OVER, "w", 1));
-    EXPECT_INVALID(cairn_db_put(db, NULL, "k", 1, one, VALUE_OVER));
-    EXPECT_INVALID(cairn_db_put(db, NULL, one, SIZE_MAX, "w", 1));
-    EXPECT_INVALID(cairn_db_put(db, NULL, one, SIZE_MAX - 7, "w", 1));
-    EXPECT_INVALID(cairn_db_put(db, NULL, "k", 1, one, SIZE_MAX));
-    EXPECT_INVALID(cairn_db_put(db, NULL, "k", 1, one, SIZE_MAX - 4));
-    EXPECT_INVALID(cairn_db_delete(NULL, NULL, "k", 1));
-    EXPECT_INVALID(cairn_db_delete(db, NULL, NULL, 1));
-    EXPECT_INVALID(cairn_db_delete(db, NULL, one, KEY_OVER));
-    EXPECT_INVALID(cairn_db_delete(db, NULL, one, SIZE_MAX));
-    EXPECT_INVALID(cairn_db_write(NULL, NULL, NULL));
-    EXPECT_INVALID(cairn_db_write(db, NULL, NULL));
-
-    void *v = NULL;
-    size_t vl = 0;
-    EXPECT_INVALID(cairn_db_get(NULL, NULL, "k", 1, &v, &vl));
-    EXPECT_INVALID(cairn_db_get(db, NULL, "k", 1, NULL, &vl));
-    EXPECT_INVALID(cairn_db_get(db, NULL, "k", 1, &v, NULL));
-    EXPECT_INVALID(cairn_db_get(db, NULL, "k", 1, NULL, NULL));
-    EXPECT_INVALID(cairn_db_get(db, NULL, NULL, 1, &v, &vl));
-    EXPECT_INVALID(cairn_db_get(db, NULL, one, KEY_OVER, &v, &vl));
-    EXPECT_INVALID(cairn_db_get(db, NULL, one, SIZE_MAX, &v, &vl));
-    assert_null(v);
-    check_value(db, "k", 1, "v", 1); /* untouched by all of the above */
-
-    /* The handle kept the last failure; errmsg truncates and reports the
-     * full length. */
-    size_t full = cairn_db_errmsg(db, NULL, 0);
-    assert_true(full > 0);
-    assert_int_equal(cairn_db_errmsg(db, buf, sizeof buf), full);
-    assert_int_equal(strlen(buf), full < sizeof buf ? full : sizeof buf - 1);
-    char small[5] = "abcd";
-    assert_int_equal(cairn_db_errmsg(db, small, 1), full);
-    assert_string_equal(small, "");
-    assert_int_equal(cairn_db_errmsg(db, small, sizeof small), full);
-    assert_int_equal(strlen(small), full < 4 ? full : 4);
-    assert_memory_equal(small, buf, strlen(small));
-
-    /* NULL options objects mean the defaults. */
-    cairn_batch *b = cairn_batch_create();
-    assert_non_null(b);
-    assert_int_equal(cairn_batch_delete(b, "k", 1), 0);
-    assert_int_equal(cairn_db_write(db, NULL, b), 0);
-    cairn_batch_destroy(b);
-    check_value(db, "k", 1, NULL, 0);
-    assert_int_equal(cairn_db_close(db), 0);
-}
-
-/* A closed handle is answered with CAIRN_CLOSED, close included. */
-static void test_closed_handle(void **state)
-{
-    fixture *f = *state;
-    cairn_db *db = open_db(f, "/db");
-    cairn_batch *b = cairn_batch_create();
-    assert_non_null(b);
-    assert_int_equal(cairn_db_close(db), 0);
-    void *v = NULL;
-    size_t vl = 0;
-    EXPECT_ERR(CAIRN_CLOSED, cairn_db_put(db, NULL, "k", 1, "v", 1));
-    EXPECT_ERR(CAIRN_CLOSED, cairn_db_delete(db, NULL, "k", 1));
-    EXPECT_ERR(CAIRN_CLOSED, cairn_db_write(db, NULL, b));
-    EXPECT_ERR(CAIRN_CLOSED, cairn_db_get(db, NULL, "k", 1, &v, &vl));
-    assert_null(v);
-    EXPECT_ERR(CAIRN_CLOSED, cairn_db_close(db));
-    cairn_batch_destroy(b);
-    /* The database itself is fine. */
-    cairn_db *again = open_db(f, "/db");
-    assert_int_equal(cairn_db_close(again), 0);
-}
-
-static void test_destroy_args(void **state)
-{
-    fixture *f = *state;
-    EXPECT_INVALID(cairn_db_destroy(f->opt, NULL));
-    EXPECT_INVALID(cairn_db_destroy(f->opt, ""));
-    EXPECT_INVALID(cairn_db_destroy(NULL, NULL));
-    assert_int_equal(cairn_db_destroy(f->opt, "/never-created"), 0);
-    cairn_db *db = open_db(f, "/db");
-    assert_int_equal(cairn_db_put(db, NULL, "k", 1, "v", 1), 0);
-    EXPECT_ERR(CAIRN_LOCKED, cairn_db_destroy(f->opt, "/db"));
-    check_value(db, "k", 1, "v", 1);
-    assert_int_equal(cairn_db_close(db), 0);
-    assert_int_equal(cairn_db_destroy(f->opt, "/db"), 0);
-    assert_int_equal(cairn_options_set_create_if_missing(f->opt, 0), 0);
-    EXPECT_INVALID(cairn_db_open(f->opt, "/db", &db));
-    assert_int_equal(cairn_options_set_create_if_missing(f->opt, 1), 0);
-}
-
-typedef struct printer {
-    int lines;
-    int rc; /* what print returns */
-} printer;
-
-static int print_line(void *ctx, const char *line)
-{
-    printer *p = ctx;
-    assert_non_null(line);
-    p->lines++;
-    return p->rc;
-}
-
-static void test_dump_args(void **state)
-{
-    fixture *f = *state;
-    printer p = {0, 0};
-    cairn_db *db = open_db(f, "/db");
-    assert_int_equal(cairn_db_put(db, NULL, "k", 1, "v", 1), 0);
-    assert_int_equal(cairn_db_close(db), 0);
-
-    EXPECT_INVALID(cairn_dump_file(f->env, NULL, print_line, &p));
-    EXPECT_INVALID(cairn_dump_file(f->env, "/db/000001.log", NULL, &p));
-    EXPECT_ERR(CAIRN_NOTFOUND,
-               cairn_dump_file(f->env, "/db/999999.log", print_line, &p));
-    EXPECT_ERR(CAIRN_NOTFOUND, cairn_dump_file(f->env, "/nodir/MANIFEST-000001",
-                                               print_line, &p));
-    static const char *const unknown[] = {
-        "/db/CURRENT", "/db/LOCK",   "/db/notes.txt", "/db/", "",
-        "MANIFEST-",   "/db/12x.log"};
-    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
-        EXPECT_ERR(CAIRN_NOTSUP,
-                   cairn_dump_file(f->env, unknown[i], print_line, &p));
-    assert_int_equal(p.lines, 0);
-
-    char *dir = tu_tempdir("badinput-dump");
-    char path[4200];
-    snprintf(path, sizeof path, "%s/000007.log", dir);
-    EXPECT_ERR(CAIRN_NOTFOUND, cairn_dump_file(NULL, path, print_line, &p));
-    tu_rmtree(dir);
-    free(dir);
-
-    /* The log holding the put is one of the first few numbers; a print
-     * that returns non-zero stops the dump at once with its value. */
-    int found = 0;
-    for (int n = 1; n < 20 && !found; n++) {
-        snprintf(path, sizeof path, "/db/%06d.log", n);
-        p = (printer){0, 0};
-        int rc = cairn_dump_file(f->env, path, print_line, &p);
-        if (rc == CAIRN_NOTFOUND)
-            continue;
-        assert_int_equal(rc, 0);
-        if (p.lines < 2)
-            continue; /* an empty log: just its summary */
-        found = 1;
-        p = (printer){0, 7};
-        assert_int_equal(cairn_dump_file(f->env, path, print_line, &p), 7);
-        assert_int_equal(p.lines, 1);
-    }
-    assert_true(found);
-}
-
-/* Valid extremes that must work: empty keys and values, a 1 MiB key, an
- * 8 MiB value, also after the log is replayed. */
-static void test_edges_succeed(void **state)
-{
-    fixture *f = *state;
-    size_t big_k = 1u << 20, big_v = 8u << 20;
-    unsigned char *k = malloc(big_k), *v = malloc(big_v);
-    assert_non_null(k);
-    assert_non_null(v);
-    for (size_t i = 0; i < big_v; i++)
-        v[i] = (unsigned char)(i * 7 + (i >> 13));
-    memcpy(k, v + 1, big_k);
-    cairn_db *db = open_db(f, "/db");
-    for (int round = 0; round < 2; round++) {
-        if (round == 0) {
-            assert_int_equal(cairn_db_put(db, NULL, NULL, 0, "e", 1), 0);
-            assert_int_equal(cairn_db_put(db, NULL, "z", 1, NULL, 0), 0);
-            assert_int_equal(cairn_db_put(db, NULL, k, big_k, "K", 1), 0);
-            assert_int_equal(cairn_db_put(db, NULL, "V", 1, v, big_v), 0);
-            assert_int_equal(cairn_db_put(db, NULL, "gone", 4, v, big_v), 0);
-            assert_int_equal(cairn_db_delete(db, NULL, "gone", 4), 0);
-        }
-        check_value(db, NULL, 0, "e", 1);
-        check_value(db, "z", 1, "", 0); /* non-NULL pointer, length 0 */
-        check_value(db, k, big_k, "K", 1);
-        check_value(db, "V", 1, v, big_v);
-        check_value(db, "gone", 4, NULL, 0);
-        assert_int_equal(cairn_db_close(db), 0);
-        db = open_db(f, "/db"); /* round 1 reads the replayed log */
-    }
-    assert_int_equal(cairn_db_delete(db, NULL, NULL, 0), 0);
-    check_value(db, NULL, 0, NULL, 0);
-    assert_int_equal(cairn_db_close(db), 0);
-    free(k);
-    free(v);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -714,12 +379,6 @@ int main(void)
         cmocka_unit_test(test_batch_args),
         cmocka_unit_test(test_batch_set_data_garbage),
         cmocka_unit_test(test_batch_iterate),
-        cmocka_unit_test_setup_teardown(test_open_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_db_call_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_closed_handle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dump_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edges_succeed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
