@@ -101,7 +101,7 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
     if (rc != 0)
         return rc;
     cairn__memtable *fresh;
-    CAIRN_TRY(cairn__memtable_create(&fresh));
+    CAIRN_TRY(cairn__memtable_create_pooled(&fresh, &db->mem_pool));
     cairn__memtable_unref(db->mem);
     db->mem = fresh;
     return 0;
@@ -394,6 +394,15 @@ void cairn__db_remove_obsolete_files(cairn_db *db)
 /* ---------------------------------------------------------------------- */
 /* Open and close                                                          */
 
+/* What the memtable pool keeps: enough to fill one memtable and the
+ * next, at most 128 MiB. */
+static size_t mem_pool_bytes(const cairn_db *db)
+{
+    size_t wbs = db->opt.write_buffer_size;
+    size_t cap = (size_t)128 << 20;
+    return wbs > cap / 2 ? cap : 2 * wbs;
+}
+
 static void db_free(cairn_db *db)
 {
     cairn__db_bg_stop(db);
@@ -413,6 +422,8 @@ static void db_free(cairn_db *db)
     cairn__cond_fini(&db->sync_cv);
     cairn__mutex_fini(&db->pub_mu);
     cairn__cond_fini(&db->pub_cv);
+    /* Every memtable is gone (no iterator is live at close). */
+    cairn__arena_pool_fini(&db->mem_pool);
     free(db->wstats);
     db->wstats = NULL;
     free(db->pending_outputs);
@@ -554,7 +565,8 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
         (rc = cairn__mutex_init(&db->sync_mu)) != 0 ||
         (rc = cairn__cond_init(&db->sync_cv)) != 0 ||
         (rc = cairn__mutex_init(&db->pub_mu)) != 0 ||
-        (rc = cairn__cond_init(&db->pub_cv)) != 0) {
+        (rc = cairn__cond_init(&db->pub_cv)) != 0 ||
+        (rc = cairn__arena_pool_init(&db->mem_pool, mem_pool_bytes(db))) != 0) {
         if (rc == 0)
             rc = cairn__err(CAIRN_NOMEM, "write statistics");
         free(db->wstats);
@@ -579,7 +591,8 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
                        fail);
     CAIRN_TRY_GOTO(
         rc, cairn__vset_create(db->env, db->dbname, db->info, &db->vs), fail);
-    CAIRN_TRY_GOTO(rc, cairn__memtable_create(&db->mem), fail);
+    CAIRN_TRY_GOTO(rc, cairn__memtable_create_pooled(&db->mem, &db->mem_pool),
+                   fail);
     if (db->opt.cache != NULL) {
         db->block_cache = db->opt.cache->c;
     } else {

@@ -203,6 +203,8 @@ struct cairn_db {
     struct pub_rec *pub_head; /* Locked: pub_mu; oldest first */
     struct pub_rec *pub_tail; /* Locked: pub_mu */
     int pub_drain_waiting;    /* Locked: pub_mu; someone waits on pub_cv */
+    /* Memtable memory recycled from flushed memtables (thread-safe). */
+    cairn__arena_pool mem_pool;
     /* Pipelined log syncs (write.c): a sync group's leader hands
      * leadership on before its fdatasync, so the next groups append while
      * it syncs, and one fdatasync covers every record appended before it

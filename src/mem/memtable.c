@@ -76,6 +76,12 @@ static int entry_compare(const char *a, const char *b)
 
 int cairn__memtable_create(cairn__memtable **out)
 {
+    return cairn__memtable_create_pooled(out, NULL);
+}
+
+int cairn__memtable_create_pooled(cairn__memtable **out,
+                                  cairn__arena_pool *pool)
+{
     int rc;
     cairn__memtable *m = malloc(sizeof *m);
     *out = NULL;
@@ -83,7 +89,7 @@ int cairn__memtable_create(cairn__memtable **out)
         return cairn__err(CAIRN_NOMEM, "memtable: out of memory");
     atomic_init(&m->refs, 1);
     atomic_init(&m->count, 0);
-    cairn__arena_init(&m->arena);
+    cairn__arena_init_pooled(&m->arena, pool);
     CAIRN_TRY_GOTO(rc, cairn__skiplist_init(&m->list, &m->arena, entry_compare),
                    err);
     *out = m;

@@ -24,6 +24,7 @@
 #define CAIRN_MEM_MEMTABLE_H
 
 #include "iter/iter.h"
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/slice.h"
@@ -35,6 +36,10 @@ typedef struct cairn__memtable cairn__memtable;
 
 /* A new empty memtable with reference count 1. */
 int cairn__memtable_create(cairn__memtable **out) CAIRN_WUR;
+/* A memtable whose arena takes its blocks from pool (see util/arena.h);
+ * the pool must outlive it. pool may be NULL. */
+int cairn__memtable_create_pooled(cairn__memtable **out,
+                                  cairn__arena_pool *pool) CAIRN_WUR;
 void cairn__memtable_ref(cairn__memtable *m);
 /* Frees the memtable when the count drops to 0. NULL is ignored. */
 void cairn__memtable_unref(cairn__memtable *m);
