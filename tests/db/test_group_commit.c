@@ -16,6 +16,9 @@
  * exactly which batches were merged, in which order, with which
  * sequences.
  *
+ * The queueing and the reading back are in tests/support/group_log.{h,c},
+ * shared with test_group_combining.c (combining).
+ *
  * Every test arms the watchdog: a write path that loses a wake-up hangs
  * instead of failing, and the watchdog turns that into a failure.
  */
@@ -33,6 +36,7 @@
 #include <cmocka.h>
 
 #include "gate_env.h"
+#include "group_log.h"
 #include "write_jobs.h"
 #include "testutil.h"
 
@@ -45,128 +49,6 @@
 
 /* ---------------------------------------------------------------------- */
 /* Databases, writers and the log read back                                */
-
-/* One put of key with a value sized so the batch encodes to `size` bytes:
- * 12 header + 1 tag + 1 + key + 2 (varint of value length) + value. */
-static cairn_batch *sized_batch(const char *key, size_t size)
-{
-    size_t fixed = 12 + 1 + 1 + strlen(key) + 2;
-    assert_true(size >= fixed + 128 && size < fixed + 16384);
-    cairn_batch *b = make_batch(key, size - fixed);
-    assert_int_equal(cairn_batch_approximate_size(b), size);
-    return b;
-}
-
-/* Runs the standard scenario: jobs[0] leads and blocks at the gate, the
- * others queue behind it in order, then the gate opens. */
-static void run_queued(gate_env *g, cairn_db *db, job *jobs, int n,
-                       cairn_batch **batches, const int *sync)
-{
-    gate_close(g, GATE_FLUSH);
-    start_job(&jobs[0], db, batches[0], sync[0], 0);
-    gate_wait_blocked(g, GATE_FLUSH, 1);
-    for (int i = 1; i < n; i++) {
-        start_job(&jobs[i], db, batches[i], sync[i], 0);
-        wait_queued(db, (size_t)i + 1);
-    }
-    gate_open(g, GATE_FLUSH);
-    for (int i = 0; i < n; i++)
-        if (join_job(&jobs[i]) != 0)
-            fail_msg("writer %d: %s", i, jobs[i].msg);
-}
-
-typedef struct record {
-    uint64_t seq;
-    uint32_t count;
-    char keys[256]; /* the entries' keys, comma-separated, in order */
-} record;
-
-static int collect_key(void *ctx, cairn__slice key, cairn__slice value)
-{
-    (void)value;
-    record *r = ctx;
-    size_t len = strlen(r->keys);
-    snprintf(r->keys + len, sizeof r->keys - len, "%s%.*s", len ? "," : "",
-             (int)key.size, key.data);
-    return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Reads every record of every log in the database, oldest log first. */
-static size_t read_logs(gate_env *g, record *out, size_t cap)
-{
-    cairn_env *env = g->inner;
-    cairn__strlist names = {0};
-    assert_int_equal(env->ops->list(env, DBNAME, &names), 0);
-    qsort(names.names, names.n, sizeof names.names[0], by_name);
-    size_t n = 0;
-    for (size_t i = 0; i < names.n; i++) {
-        if (!gate_is_log(names.names[i]))
-            continue;
-        char path[256];
-        snprintf(path, sizeof path, "%s/%s", DBNAME, names.names[i]);
-        cairn__file *f = NULL;
-        assert_int_equal(env->ops->open_read(env, path, &f), 0);
-        cairn__log_reader r;
-        assert_int_equal(cairn__log_reader_init(&r, f, NULL, NULL, 1, 0), 0);
-        cairn__slice rec;
-        int got;
-        while ((got = cairn__log_read_record(&r, &rec)) == 1) {
-            assert_true(n < cap);
-            assert_true(rec.size >= CAIRN__BATCH_HEADER);
-            memset(&out[n], 0, sizeof out[n]);
-            out[n].seq = cairn__batch_rep_seq(rec);
-            out[n].count = cairn__batch_rep_count(rec);
-            cairn__batch_handler h = {&out[n], collect_key, NULL};
-            assert_int_equal(cairn__batch_rep_iterate(rec, &h), 0);
-            n++;
-        }
-        assert_int_equal(got, 0);
-        cairn__log_reader_fini(&r);
-        assert_int_equal(cairn__file_close(f), 0);
-    }
-    cairn__strlist_fini(&names);
-    return n;
-}
-
-/* Checks that the log's records, from the one holding first_key on, are
- * exactly `want` (each a comma-separated key list), with consecutive
- * sequence numbers. */
-static void expect_groups(gate_env *g, const char *const *want, size_t nwant)
-{
-    record recs[64];
-    size_t n = read_logs(g, recs, 64);
-    size_t start = 0;
-    while (start < n && strcmp(recs[start].keys, want[0]) != 0)
-        start++;
-    if (n - start != nwant) {
-        for (size_t i = 0; i < n; i++)
-            print_message("record %zu: seq %llu count %u keys %s\n", i,
-                          (unsigned long long)recs[i].seq, recs[i].count,
-                          recs[i].keys);
-        fail_msg("expected %zu records from \"%s\" on, found %zu", nwant,
-                 want[0], n - start);
-    }
-    for (size_t i = 0; i < nwant; i++) {
-        const record *r = &recs[start + i];
-        if (strcmp(r->keys, want[i]) != 0)
-            fail_msg("record %zu: keys \"%s\", expected \"%s\"", i, r->keys,
-                     want[i]);
-        if (i > 0)
-            assert_int_equal(r->seq, recs[start + i - 1].seq +
-                                         recs[start + i - 1].count);
-    }
-}
-
-static void destroy_batches(cairn_batch **b, int n)
-{
-    for (int i = 0; i < n; i++)
-        cairn_batch_destroy(b[i]);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Rule 1: writers queued behind a busy leader form one group, in FIFO     */
@@ -183,9 +65,9 @@ static void fifo_group(int strategy)
                          make_batch("e1,e2,e3", 10)};
     static const int sync[5] = {0, 0, 0, 0, 0};
     job jobs[5];
-    run_queued(g, db, jobs, 5, b, sync);
+    gl_run_queued(g, db, jobs, 5, b, sync);
     static const char *const want[] = {"a", "b,c1,c2,d,e1,e2,e3"};
-    expect_groups(g, want, 2);
+    gl_expect_groups(g, want, 2);
     /* The group's entries are readable under their own keys. */
     void *v = NULL;
     size_t vlen = 0;
@@ -193,7 +75,7 @@ static void fifo_group(int strategy)
     assert_int_equal(vlen, 10);
     cairn_free(v);
     assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 5);
+    gl_destroy_batches(b, 5);
     cairn_options_destroy(opt);
     gate_env_destroy(g);
 }
@@ -222,27 +104,27 @@ static void test_byte_cap(void **state)
     assert_int_equal(cairn_options_set_group_limits(opt, 8192, 1024), 0);
     cairn_db *db = open_db(g, opt);
     cairn_batch *b[7] = {
-        sized_batch("a", 200),
+        gl_sized_batch("a", 200),
         /* Leader b is over 1024, so the cap is 8192: b + c + d is
          * 3000 + 2988 + 2204 = 8192 exactly, which fits; e would pass it
          * and starts the next group. */
-        sized_batch("b", 3000),
-        sized_batch("c", 3000),
-        sized_batch("d", 2216),
+        gl_sized_batch("b", 3000),
+        gl_sized_batch("c", 3000),
+        gl_sized_batch("d", 2216),
         /* Leader e is small: its cap is 200 + 1024 = 1224, which e + f
          * (200 + 1024) meets exactly; g (136 more) would pass it, though
          * it would fit under 8192. */
-        sized_batch("e", 200),
-        sized_batch("f", 1036),
-        sized_batch("g", 148),
+        gl_sized_batch("e", 200),
+        gl_sized_batch("f", 1036),
+        gl_sized_batch("g", 148),
     };
     static const int sync[7] = {0};
     job jobs[7];
-    run_queued(g, db, jobs, 7, b, sync);
+    gl_run_queued(g, db, jobs, 7, b, sync);
     static const char *const want[] = {"a", "b,c,d", "e,f", "g"};
-    expect_groups(g, want, 4);
+    gl_expect_groups(g, want, 4);
     assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 7);
+    gl_destroy_batches(b, 7);
     cairn_options_destroy(opt);
     gate_env_destroy(g);
     tu_watchdog_disarm();
@@ -266,13 +148,13 @@ static void sync_boundary(int pipelined)
     static const int sync[6] = {0, 0, 0, 1, 0, 0};
     job jobs[6];
     int syncs0 = atomic_load(&g->syncs);
-    run_queued(g, db, jobs, 6, b, sync);
+    gl_run_queued(g, db, jobs, 6, b, sync);
     static const char *const want[] = {"a", "b,c", "d,e,f"};
-    expect_groups(g, want, 3);
+    gl_expect_groups(g, want, 3);
     /* One sync for the one sync group. */
     assert_int_equal(atomic_load(&g->syncs) - syncs0, 1);
     assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 6);
+    gl_destroy_batches(b, 6);
     cairn_options_destroy(opt);
     gate_env_destroy(g);
 }
@@ -283,177 +165,6 @@ static void test_sync_boundary(void **state)
     tu_watchdog_arm(60, "sync_boundary");
     sync_boundary(0);
     sync_boundary(1);
-    tu_watchdog_disarm();
-}
-
-/* ---------------------------------------------------------------------- */
-/* Combining: a pipelined sync leader appends the sync groups queued       */
-/* behind it itself, and stops at a non-sync head                          */
-
-/* The number after `label` in cairn.write-stats. */
-static uint64_t write_stat(cairn_db *db, const char *label)
-{
-    char *s = cairn_db_property(db, "cairn.write-stats");
-    assert_non_null(s);
-    const char *p = strstr(s, label);
-    if (p == NULL)
-        fail_msg("no \"%s\" in write-stats:\n%s", label, s);
-    unsigned long long v = 0;
-    assert_int_equal(sscanf(p + strlen(label), " %llu", &v), 1);
-    cairn_free(s);
-    return v;
-}
-
-/* Groups appended by a leader for writers queued behind it. */
-static unsigned long long combined_groups(cairn_db *db)
-{
-    return write_stat(db, "combined groups ");
-}
-
-static void combining(int pipelined)
-{
-    gate_env *g = gate_env_create(pipelined);
-    cairn_options *opt = cairn_options_create();
-    /* A 4096-byte cap: b, c, x and d (2500 bytes each) cannot share a
-     * group (a sync leader could otherwise carry non-sync x). */
-    assert_int_equal(cairn_options_set_group_limits(opt, 4096, 0), 0);
-    cairn_db *db = open_db(g, opt);
-    cairn_batch *b[5] = {make_batch("a", 10), sized_batch("b", 2500),
-                         sized_batch("c", 2500), sized_batch("x", 2500),
-                         sized_batch("d", 2500)};
-    /* a (sync) blocks in its append with b, c (sync), x (non-sync) and d
-     * (sync) queued. Pipelined, a appends {b} and {c} itself, stops at
-     * x and hands on; x leads alone (the scan stops at sync d) and d
-     * leads last. Not pipelined, a syncs inside its group and hands on
-     * at once, so nothing is combined. The records are the same. */
-    static const int sync[5] = {1, 1, 1, 0, 1};
-    job jobs[5];
-    unsigned long long before = combined_groups(db);
-    run_queued(g, db, jobs, 5, b, sync);
-    static const char *const want[] = {"a", "b", "c", "x", "d"};
-    expect_groups(g, want, 5);
-    assert_int_equal(combined_groups(db) - before, pipelined ? 2 : 0);
-    /* Every write is there after a reopen. */
-    assert_int_equal(cairn_db_close(db), 0);
-    db = open_db(g, opt);
-    for (int i = 0; i < 5; i++) {
-        void *v = NULL;
-        size_t vlen = 0;
-        assert_int_equal(cairn_db_get(db, NULL, want[i], 1, &v, &vlen), 0);
-        cairn_free(v);
-    }
-    assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 5);
-    cairn_options_destroy(opt);
-    gate_env_destroy(g);
-}
-
-/* A combined group whose append fails gets the error, and so does every
- * later write; the groups appended before it are acknowledged once their
- * sync succeeds, and survive a reopen. */
-static void test_combining_failure(void **state)
-{
-    (void)state;
-    tu_watchdog_arm(60, "combining_failure");
-    gate_env *g = gate_env_create(1);
-    cairn_options *opt = cairn_options_create();
-    assert_int_equal(cairn_options_set_group_limits(opt, 4096, 0), 0);
-    cairn_db *db = open_db(g, opt);
-    cairn_batch *b[3] = {make_batch("a", 10), sized_batch("b", 2500),
-                         sized_batch("c", 2500)};
-    job jobs[3];
-    gate_close(g, GATE_FLUSH);
-    start_job(&jobs[0], db, b[0], 1, 0);
-    gate_wait_blocked(g, GATE_FLUSH, 1);
-    /* a holds flush ticket t; b's group is t + 1, c's t + 2. */
-    pthread_mutex_lock(&g->mu);
-    uint64_t t = g->tickets[GATE_FLUSH] - 1;
-    pthread_mutex_unlock(&g->mu);
-    gate_fail_flush(g, t + 2);
-    for (int i = 1; i < 3; i++) {
-        start_job(&jobs[i], db, b[i], 1, 0);
-        wait_queued(db, (size_t)i + 1);
-    }
-    gate_open(g, GATE_FLUSH);
-    assert_int_equal(join_job(&jobs[0]), 0);
-    assert_int_equal(join_job(&jobs[1]), 0);
-    assert_int_equal(join_job(&jobs[2]), CAIRN_IO);
-    assert_non_null(strstr(jobs[2].msg, "flush"));
-    assert_int_equal(combined_groups(db), 2);
-    /* Sticky: a later write fails too; reads go on. */
-    assert_int_equal(cairn_db_put(db, NULL, "e", 1, "v", 1), CAIRN_IO);
-    void *v = NULL;
-    size_t vlen = 0;
-    assert_int_equal(cairn_db_get(db, NULL, "b", 1, &v, &vlen), 0);
-    cairn_free(v);
-    (void)cairn_db_close(db);
-    db = open_db(g, opt);
-    const char *acked[] = {"a", "b"};
-    for (int i = 0; i < 2; i++) {
-        v = NULL;
-        assert_int_equal(cairn_db_get(db, NULL, acked[i], 1, &v, &vlen), 0);
-        cairn_free(v);
-    }
-    assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 3);
-    cairn_options_destroy(opt);
-    gate_env_destroy(g);
-    tu_watchdog_disarm();
-}
-
-/* Waiters that went to sleep ("N blocked"). */
-static unsigned long long blocked_waits(cairn_db *db)
-{
-    return write_stat(db, "ended spinning, ");
-}
-
-/* A non-sync leader commits the group of a writer asleep at the head of
- * the queue instead of handing leadership to it (no convoy behind a
- * sleeping head); a head that spins is handed leadership as before. */
-static void combining_asleep(int strategy)
-{
-    gate_env *g = gate_env_create(0);
-    cairn_options *opt = cairn_options_create();
-    assert_int_equal(cairn_options_set_wait_strategy(opt, strategy, 20000), 0);
-    cairn_db *db = open_db(g, opt);
-    cairn_batch *b[2] = {make_batch("a", 10), make_batch("b", 10)};
-    job jobs[2];
-    unsigned long long before = combined_groups(db);
-    unsigned long long slept = blocked_waits(db);
-    gate_close(g, GATE_FLUSH);
-    start_job(&jobs[0], db, b[0], 0, 0);
-    gate_wait_blocked(g, GATE_FLUSH, 1);
-    start_job(&jobs[1], db, b[1], 0, 0);
-    wait_queued(db, 2);
-    if (strategy == CAIRN_WAIT_BLOCK) {
-        /* b counts itself blocked just before it marks its word and
-         * sleeps; give it those few instructions. */
-        while (blocked_waits(db) == slept)
-            sleep_ms(1);
-        sleep_ms(20);
-    }
-    gate_open(g, GATE_FLUSH);
-    for (int i = 0; i < 2; i++)
-        if (join_job(&jobs[i]) != 0)
-            fail_msg("writer %d: %s", i, jobs[i].msg);
-    static const char *const want[] = {"a", "b"};
-    expect_groups(g, want, 2);
-    assert_int_equal(combined_groups(db) - before,
-                     strategy == CAIRN_WAIT_BLOCK ? 1 : 0);
-    assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 2);
-    cairn_options_destroy(opt);
-    gate_env_destroy(g);
-}
-
-static void test_combining(void **state)
-{
-    (void)state;
-    tu_watchdog_arm(60, "combining");
-    combining(1);
-    combining(0);
-    combining_asleep(CAIRN_WAIT_BLOCK);
-    combining_asleep(CAIRN_WAIT_SPIN);
     tu_watchdog_disarm();
 }
 
@@ -500,11 +211,11 @@ static void test_batch_unmodified(void **state)
         copy[i] = copy_of(b[i], &len[i]);
     static const int sync[3] = {0};
     job jobs[3];
-    run_queued(g, db, jobs, 3, b, sync);
+    gl_run_queued(g, db, jobs, 3, b, sync);
     for (int i = 0; i < 3; i++)
         check_unchanged(b[i], copy[i], len[i]);
     static const char *const want[] = {"a", "x1,x2,x3,y1,y2"};
-    expect_groups(g, want, 2);
+    gl_expect_groups(g, want, 2);
     /* The same batch written again still works: nothing in it was spent. */
     assert_int_equal(cairn_db_write(db, NULL, lone), 0);
     check_unchanged(lone, lone_copy, lone_len);
@@ -512,7 +223,7 @@ static void test_batch_unmodified(void **state)
     for (int i = 0; i < 3; i++)
         free(copy[i]);
     free(lone_copy);
-    destroy_batches(b, 3);
+    gl_destroy_batches(b, 3);
     cairn_batch_destroy(lone);
     cairn_options_destroy(opt);
     gate_env_destroy(g);
@@ -571,7 +282,7 @@ static void test_no_slowdown(void **state)
 
     /* (a) A leader with no_slowdown at the level-0 slowdown trigger is
      * refused at once, with a message, and writes nothing. */
-    uint64_t busy0 = write_stat(db, "no_slowdown refusals");
+    uint64_t busy0 = gl_write_stat(db, "no_slowdown refusals");
     assert_int_equal(cairn_db_put(db, ns, "n", 1, "v", 1), CAIRN_BUSY);
     assert_non_null(strstr(cairn_errmsg(), "no_slowdown"));
     void *v = NULL;
@@ -596,7 +307,7 @@ static void test_no_slowdown(void **state)
     assert_int_equal(join_job(&jobs[0]), 0);
     assert_int_equal(join_job(&jobs[2]), CAIRN_BUSY);
     assert_non_null(strstr(jobs[2].msg, "no_slowdown"));
-    while (write_stat(db, "stall level-0 stop") == 0)
+    while (gl_write_stat(db, "stall level-0 stop") == 0)
         sleep_ms(1);
 
     /* (c) A no_slowdown writer arriving while b is stalled must be
@@ -615,11 +326,11 @@ static void test_no_slowdown(void **state)
     assert_int_equal(cairn_db_get(db, NULL, "b", 1, &v, &vlen), 0);
     cairn_free(v);
     assert_int_equal(cairn_db_get(db, NULL, "c", 1, &v, &vlen), CAIRN_NOTFOUND);
-    uint64_t refusals = write_stat(db, "no_slowdown refusals") - busy0;
+    uint64_t refusals = gl_write_stat(db, "no_slowdown refusals") - busy0;
 
     /* Clean up first, so a failure of (c) reports only itself. */
     assert_int_equal(cairn_db_close(db), 0);
-    destroy_batches(b, 3);
+    gl_destroy_batches(b, 3);
     cairn_batch_destroy(late);
     cairn_writeoptions_destroy(ns);
     cairn_options_destroy(opt);
@@ -638,8 +349,6 @@ int main(void)
         cmocka_unit_test(test_fifo_group),
         cmocka_unit_test(test_byte_cap),
         cmocka_unit_test(test_sync_boundary),
-        cmocka_unit_test(test_combining),
-        cmocka_unit_test(test_combining_failure),
         cmocka_unit_test(test_batch_unmodified),
         cmocka_unit_test(test_no_slowdown),
     };

@@ -1,10 +1,11 @@
 /*
  * write_jobs.h: writers on their own threads against a database on a gate
  * env (gate_env.h), for the write-path tests (tests/db/test_group_commit.c,
- * test_batch_wait.c): each job is one cairn_db_write call whose result is
- * collected by join_job, and wait_queued reads the write queue's length
- * under its lock, so tests reach queue states without sleeping and
- * guessing. Failures abort the test (cmocka asserts).
+ * test_group_combining.c, test_batch_wait.c): each job is one
+ * cairn_db_write call whose result is collected by join_job, and
+ * wait_queued reads the write queue's length under its lock, so tests
+ * reach queue states without sleeping and guessing. Failures abort the
+ * test (cmocka asserts).
  */
 #ifndef CAIRN_TEST_WRITE_JOBS_H
 #define CAIRN_TEST_WRITE_JOBS_H
