@@ -20,6 +20,14 @@
  *    them.
  *  - size() of a write handle is the size at open plus every byte appended
  *    since, whether or not it has been flushed.
+ *  - Every WRITEBACK_STEP bytes written, a write handle asks the kernel to
+ *    start writing them back (sync_file_range(SYNC_FILE_RANGE_WRITE), as
+ *    RocksDB's bytes_per_sync does), so the fdatasync that ends a table
+ *    finds most of it on its way to the disk instead of issuing it all at
+ *    once. It only starts I/O and waits for nothing; errors are left to
+ *    that fdatasync, which reports them. Measured on 1-thread fillrandom
+ *    (1M puts): time in level-0 slowdowns 0.46-0.63 s without, 0.44-0.49 s
+ *    with.
  *
  * Locks. fcntl(F_SETLK) write locks exclude other processes and vanish
  * when the holder dies, so a stale LOCK file never blocks an open. They do
@@ -48,6 +56,7 @@
 #include <unistd.h>
 
 #define WRITE_BUFFER_SIZE (64u * 1024u)
+#define WRITEBACK_STEP    ((uint64_t)1 << 20)
 
 typedef struct posix_file {
     cairn__file base;
@@ -57,7 +66,10 @@ typedef struct posix_file {
     uint64_t pos; /* read handles: next sequential read offset */
     char *buf;    /* write handles: WRITE_BUFFER_SIZE bytes */
     size_t buflen;
-    uint64_t size; /* write handles: size at open + bytes appended */
+    uint64_t size;    /* write handles: size at open + bytes appended */
+    uint64_t written; /* write handles: file offset after the last write */
+    uint64_t started; /* write handles: writeback started below this */
+    int no_writeback; /* sync_file_range is not available here */
 } posix_file;
 
 /* Reading a write handle, or writing a read handle, is a caller's bug. */
@@ -110,6 +122,23 @@ static int file_skip(cairn__file *f, uint64_t n)
     return 0;
 }
 
+/* See the file comment. */
+static void start_writeback(posix_file *pf)
+{
+    if (pf->no_writeback || pf->written - pf->started < WRITEBACK_STEP)
+        return;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (sync_file_range(pf->fd, (off_t)pf->started,
+                        (off_t)(pf->written - pf->started),
+                        SYNC_FILE_RANGE_WRITE) != 0 &&
+        (errno == ENOSYS || errno == EINVAL || errno == ESPIPE))
+        pf->no_writeback = 1;
+#else
+    pf->no_writeback = 1;
+#endif
+    pf->started = pf->written;
+}
+
 /* Writes all of data with write(2), riding out short writes and EINTR. */
 static int write_all(posix_file *pf, const char *data, size_t n)
 {
@@ -122,7 +151,9 @@ static int write_all(posix_file *pf, const char *data, size_t n)
         }
         data += r;
         n -= (size_t)r;
+        pf->written += (uint64_t)r;
     }
+    start_writeback(pf);
     return 0;
 }
 
@@ -259,6 +290,7 @@ static int open_file(const char *path, int flags, int writable,
         }
         pf->size = (uint64_t)st.st_size;
     }
+    pf->written = pf->started = pf->size;
     pf->base.ops = &posix_file_ops;
     pf->writable = writable;
     *out = &pf->base;
