@@ -13,9 +13,9 @@
 # hurts all engines alike instead of one engine's whole series. The report
 # gives the median of the repetitions.
 #
-# Sizes, chosen to finish in 10 to 15 minutes on this 2-core VM when it is
+# Sizes, chosen to finish in 15 to 25 minutes on this 2-core VM when it is
 # busy (a few hundred fdatasyncs a second, 25k-50k puts a second) and in
-# about 5 when it is quiet:
+# about 10 when it is quiet:
 #   fillrandom  BENCH_FILLRANDOM_NUM operations in total (default
 #               1000000, db_bench's own default and cairn_bench's, about
 #               60 MB of tables), whatever the thread count. Smaller runs
@@ -61,6 +61,12 @@ export LC_ALL=C
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REPS=${BENCH_REPS:-3}
+# The revision measured, taken before the runs: the report and plot this
+# script writes must not count as uncommitted changes.
+REV_AT_START=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if (cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null | grep -q .); then
+    REV_AT_START="$REV_AT_START plus uncommitted changes"
+fi
 THREADS=${BENCH_THREADS:-"1 4 16 64"}
 ENGINES_WANTED=${BENCH_ENGINES:-"cairn leveldb rocksdb"}
 WORKLOADS=${BENCH_WORKLOADS:-"fillrandom fillsync"}
@@ -267,10 +273,7 @@ fs_line=$(df -T "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 ", 
 [ -n "$fs_line" ] || fs_line=$(stat -f -c %T "$BENCH_DIR" 2>/dev/null || echo unknown)
 pkgver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "not installed"; }
 cc=$(cc --version 2>/dev/null | head -n 1 || echo unknown)
-rev=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if (cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null | grep -q .); then
-    rev="$rev plus uncommitted changes"
-fi
+rev=$REV_AT_START
 probe_line="not measured"
 if [ -n "$PROBE_STATS" ]; then
     probe_line=$(echo "$PROBE_STATS" | awk '{ printf "%s fdatasyncs/s, median of %s probes (slowest %s, fastest %s); p50 %s µs, p99 %s µs, p99.9 %s µs", $1, $7, $5, $6, $2, $3, $4 }')
