@@ -52,8 +52,10 @@ typedef struct log_file {
     uint64_t map_off; /* file offset of the mapping (CHUNK-aligned) */
     uint64_t size;    /* bytes appended */
     int last_errno;   /* errno of the last failed fallocate/mmap */
-    uint64_t faulted; /* pages below this offset are mapped writable */
-    int no_prefault;  /* madvise(MADV_POPULATE_WRITE) is not available */
+    /* Pages below this offset are mapped writable; UINT64_MAX once
+     * prefaulting has stopped for the current chunk. */
+    uint64_t faulted;
+    int no_prefault; /* madvise(MADV_POPULATE_WRITE) is not available */
     /* Set by lf_sync (which runs alongside appends): the file is synced,
      * so pages dirtied ahead of the data would be written back for
      * nothing at every sync; stop prefaulting. */
@@ -128,8 +130,10 @@ static int map_chunk(log_file *lf, uint64_t off)
 static void prefault(log_file *lf)
 {
     if (lf->no_prefault ||
-        atomic_load_explicit(&lf->synced, memory_order_relaxed))
+        atomic_load_explicit(&lf->synced, memory_order_relaxed)) {
+        lf->faulted = UINT64_MAX; /* no more calls until the next chunk */
         return;
+    }
 #ifdef MADV_POPULATE_WRITE
     uint64_t end = lf->map_off + CHUNK;
     uint64_t from = lf->faulted;
