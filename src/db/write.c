@@ -529,7 +529,12 @@ static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
              * (with LevelDB's single slot this is its own rule). */
             stall = CAIRN__STALL_L0_STOP;
         } else {
-            CAIRN_TRY(switch_memtable(db));
+            uint64_t t0 = cairn__mono_ns();
+            int src = switch_memtable(db);
+            cairn__stat_add(&db->wstats->switches, 1);
+            cairn__stat_add(&db->wstats->switch_ns, cairn__mono_ns() - t0);
+            if (src != 0)
+                return src;
             force = 0;
             continue;
         }

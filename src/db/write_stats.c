@@ -128,6 +128,8 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
         CAIRN_TRY(add(out, "  stall %-16s %" PRIu64 " times, %.3f s\n",
                       names[i], LD(s->stalls[i]),
                       (double)LD(s->stall_ns[i]) / 1e9));
+    CAIRN_TRY(add(out, "  memtable switch        %" PRIu64 " times, %.3f s\n",
+                  LD(s->switches), (double)LD(s->switch_ns) / 1e9));
     CAIRN_TRY(add(out,
                   "  no_slowdown refusals %" PRIu64 "; waits: %" PRIu64
                   " ended spinning, %" PRIu64

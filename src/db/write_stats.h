@@ -50,6 +50,10 @@ typedef struct cairn__write_stats {
     _Atomic uint64_t busy; /* no_slowdown writes refused */
     _Atomic uint64_t stalls[CAIRN__STALL_KINDS];
     _Atomic uint64_t stall_ns[CAIRN__STALL_KINDS];
+    /* Memtable switches (flow control's last step: the old log synced and
+     * closed, a new one started) and the time the leader spent in them. */
+    _Atomic uint64_t switches;
+    _Atomic uint64_t switch_ns;
     _Atomic uint64_t batch_waits; /* leaders that held their group open */
     _Atomic uint64_t batch_wait_ns;
     _Atomic uint64_t combined; /* groups a sync leader appended for others */

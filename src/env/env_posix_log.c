@@ -98,6 +98,16 @@ static int map_chunk(log_file *lf, uint64_t off)
     if (lf->map != NULL) {
         munmap(lf->map, CHUNK);
         lf->map = NULL;
+        /* The chunk is full and never written again: start its
+         * writeback now. Otherwise a log that is never synced by a
+         * write is written back all at once by the fdatasync at the
+         * memtable switch, with every writer queued behind it (measured:
+         * 8.5 ms a switch for a 4 MiB log, 4.7 ms with this). A synced
+         * file is kept clean by its syncs. Only a hint: errors are left
+         * to the next sync. */
+        if (!atomic_load_explicit(&lf->synced, memory_order_relaxed))
+            (void)sync_file_range(lf->fd, (off_t)lf->map_off, (off_t)CHUNK,
+                                  SYNC_FILE_RANGE_WRITE);
     }
     int e;
     do {

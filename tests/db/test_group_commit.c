@@ -343,6 +343,41 @@ static void test_no_slowdown(void **state)
     assert_int_equal(refusals, 3);
 }
 
+/* Flow control's last step, the memtable switch, is counted in
+ * cairn.write-stats: once per switch, never for an empty flush. */
+static void test_switches_counted(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "switches counted");
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    assert_int_equal(cairn_options_set_write_buffer_size(opt, 64 * 1024), 0);
+    cairn_db *db = open_db(g, opt);
+    uint64_t s0 = gl_write_stat(db, "memtable switch");
+    assert_int_equal(cairn_db_put(db, NULL, "k", 1, "v", 1), 0);
+    assert_int_equal(cairn_db_flush(db), 0);
+    assert_int_equal(gl_write_stat(db, "memtable switch"), s0 + 1);
+    assert_int_equal(cairn_db_flush(db), 0); /* empty: no switch */
+    assert_int_equal(gl_write_stat(db, "memtable switch"), s0 + 1);
+    /* 1 MiB of values through 64 KiB memtables: about 16 switches. */
+    char val[1024];
+    memset(val, 'v', sizeof val);
+    for (int i = 0; i < 1024; i++) {
+        char key[16];
+        int n = snprintf(key, sizeof key, "key%06d", i);
+        assert_int_equal(
+            cairn_db_put(db, NULL, key, (size_t)n, val, sizeof val), 0);
+    }
+    uint64_t filled = gl_write_stat(db, "memtable switch") - s0 - 1;
+    if (filled < 12 || filled > 20)
+        fail_msg("%llu switches for 1 MiB through 64 KiB memtables",
+                 (unsigned long long)filled);
+    assert_int_equal(cairn_db_close(db), 0);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_sync_boundary),
         cmocka_unit_test(test_batch_unmodified),
         cmocka_unit_test(test_no_slowdown),
+        cmocka_unit_test(test_switches_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
