@@ -952,12 +952,14 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
     }
     if (rc == 0 && count > 0)
         db->next_seq = seq + count;
+    /* The leader's own stripe (write_stats.h). */
+    cairn__write_stripe *st = &db->wstats->stripe[cairn__thread_stripe()];
     uint64_t gbytes = CAIRN__BATCH_HEADER + body.size;
-    cairn__stat_add(&db->wstats->bytes, gbytes);
-    uint64_t mx = atomic_load_explicit(&db->wstats->group_bytes_max,
-                                       memory_order_relaxed);
+    cairn__stat_add(&st->bytes, gbytes);
+    uint64_t mx =
+        atomic_load_explicit(&st->group_bytes_max, memory_order_relaxed);
     while (gbytes > mx && !atomic_compare_exchange_weak_explicit(
-                              &db->wstats->group_bytes_max, &mx, gbytes,
+                              &st->group_bytes_max, &mx, gbytes,
                               memory_order_relaxed, memory_order_relaxed))
         ;
     return rc;
@@ -968,12 +970,13 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
 
 static void count_group(cairn_db *db, size_t nwriters)
 {
-    cairn__stat_add(&db->wstats->groups, 1);
-    cairn__stat_add(&db->wstats->writers, nwriters);
-    cairn__stat_add(&db->wstats->group_hist[nwriters < CAIRN__GROUP_HIST
-                                                ? nwriters
-                                                : CAIRN__GROUP_HIST],
-                    1);
+    cairn__write_stripe *st = &db->wstats->stripe[cairn__thread_stripe()];
+    cairn__stat_add(&st->groups, 1);
+    cairn__stat_add(&st->writers, nwriters);
+    cairn__stat_add(
+        &st->group_hist[nwriters < CAIRN__GROUP_HIST ? nwriters
+                                                     : CAIRN__GROUP_HIST],
+        1);
 }
 
 static void record_latency(cairn_db *db, uint64_t t0)

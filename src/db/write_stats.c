@@ -82,7 +82,18 @@ static int add(cairn__buf *out, const char *fmt, ...)
 
 int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
 {
-    uint64_t groups = LD(s->groups), writers = LD(s->writers);
+    uint64_t groups = 0, writers = 0, bytes = 0, bytes_max = 0;
+    uint64_t hist[CAIRN__GROUP_HIST + 1] = {0};
+    for (int i = 0; i < CAIRN__STRIPES; i++) {
+        const cairn__write_stripe *st = &s->stripe[i];
+        groups += LD(st->groups);
+        writers += LD(st->writers);
+        bytes += LD(st->bytes);
+        if (LD(st->group_bytes_max) > bytes_max)
+            bytes_max = LD(st->group_bytes_max);
+        for (int k = 0; k <= CAIRN__GROUP_HIST; k++)
+            hist[k] += LD(st->group_hist[k]);
+    }
     CAIRN_TRY(add(out, "Write path\n"));
     CAIRN_TRY(
         add(out,
@@ -90,12 +101,12 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
             " (%.2f per group), bytes %" PRIu64 " (%.0f per group, max %" PRIu64
             "), syncs %" PRIu64 ", combined groups %" PRIu64 "\n",
             groups, writers, groups ? (double)writers / (double)groups : 0.0,
-            LD(s->bytes), groups ? (double)LD(s->bytes) / (double)groups : 0.0,
-            LD(s->group_bytes_max), LD(s->syncs), LD(s->combined)));
+            bytes, groups ? (double)bytes / (double)groups : 0.0, bytes_max,
+            LD(s->syncs), LD(s->combined)));
     CAIRN_TRY(add(out, "  writers per group:"));
     int any = 0;
     for (int i = 1; i <= CAIRN__GROUP_HIST; i++) {
-        uint64_t c = LD(s->group_hist[i]);
+        uint64_t c = hist[i];
         if (c == 0)
             continue;
         any = 1;
@@ -105,9 +116,9 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
             CAIRN_TRY(add(out, " %d:%" PRIu64, i, c));
     }
     CAIRN_TRY(add(out, any ? "\n" : " none\n"));
-    const cairn__hist *h[16];
+    const cairn__hist *h[CAIRN__STRIPES];
     uint64_t mx = 0, count = 0, spin_ok = 0, blocks = 0;
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < CAIRN__STRIPES; i++) {
         h[i] = &s->stripe[i].latency;
         count += LD(h[i]->count);
         if (LD(h[i]->max) > mx)
@@ -115,13 +126,14 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
         spin_ok += LD(s->stripe[i].spin_ok);
         blocks += LD(s->stripe[i].blocks);
     }
-    CAIRN_TRY(add(out,
-                  "  commit latency us: p50 %.1f p99 %.1f p99.9 %.1f max %.1f "
-                  "(%" PRIu64 " writes)\n",
-                  (double)cairn__hist_quantile(h, 16, 0.5) / 1000.0,
-                  (double)cairn__hist_quantile(h, 16, 0.99) / 1000.0,
-                  (double)cairn__hist_quantile(h, 16, 0.999) / 1000.0,
-                  (double)mx / 1000.0, count));
+    CAIRN_TRY(
+        add(out,
+            "  commit latency us: p50 %.1f p99 %.1f p99.9 %.1f max %.1f "
+            "(%" PRIu64 " writes)\n",
+            (double)cairn__hist_quantile(h, CAIRN__STRIPES, 0.5) / 1000.0,
+            (double)cairn__hist_quantile(h, CAIRN__STRIPES, 0.99) / 1000.0,
+            (double)cairn__hist_quantile(h, CAIRN__STRIPES, 0.999) / 1000.0,
+            (double)mx / 1000.0, count));
     static const char *names[CAIRN__STALL_KINDS] = {
         "level-0 slowdown", "memtable full", "level-0 stop"};
     for (int i = 0; i < CAIRN__STALL_KINDS; i++)

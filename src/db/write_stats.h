@@ -12,6 +12,7 @@
 #define CAIRN_DB_WRITE_STATS_H
 
 #include "util/buf.h"
+#include "util/port.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,20 +34,25 @@ enum cairn__stall {
     CAIRN__STALL_KINDS
 };
 
-/* What every writer updates, per stripe (util/port.h). */
+/* What writers update, per stripe (util/port.h): each thread updates its
+ * own stripe. The per-group counters are here too, updated by the leader
+ * in its own stripe: leadership moves between threads and cores at almost
+ * every write with many writers, and one shared set of counters would
+ * move between the cores' caches with it, inside the leader's critical
+ * section. The report sums the stripes. */
 typedef struct cairn__write_stripe {
     _Atomic uint64_t spin_ok; /* waits that ended while spinning */
     _Atomic uint64_t blocks;  /* waits that went to sleep */
-    cairn__hist latency;      /* per write call, enqueue to return */
+    _Atomic uint64_t groups;  /* groups this stripe's threads led */
+    _Atomic uint64_t writers; /* writers in those groups */
+    _Atomic uint64_t bytes;   /* log bytes of those groups */
+    _Atomic uint64_t group_bytes_max;
+    _Atomic uint64_t group_hist[CAIRN__GROUP_HIST + 1];
+    cairn__hist latency; /* per write call, enqueue to return */
 } __attribute__((aligned(64))) cairn__write_stripe;
 
 typedef struct cairn__write_stats {
-    _Atomic uint64_t groups;
-    _Atomic uint64_t writers;
-    _Atomic uint64_t bytes;
     _Atomic uint64_t syncs;
-    _Atomic uint64_t group_hist[CAIRN__GROUP_HIST + 1];
-    _Atomic uint64_t group_bytes_max;
     _Atomic uint64_t busy; /* no_slowdown writes refused */
     _Atomic uint64_t stalls[CAIRN__STALL_KINDS];
     _Atomic uint64_t stall_ns[CAIRN__STALL_KINDS];
@@ -57,7 +63,7 @@ typedef struct cairn__write_stats {
     _Atomic uint64_t batch_waits; /* leaders that held their group open */
     _Atomic uint64_t batch_wait_ns;
     _Atomic uint64_t combined; /* groups a sync leader appended for others */
-    cairn__write_stripe stripe[16];
+    cairn__write_stripe stripe[CAIRN__STRIPES];
 } cairn__write_stats;
 
 void cairn__hist_add(cairn__hist *h, uint64_t ns);
