@@ -231,16 +231,22 @@ static int merge_inputs(compact_state *cs)
     int cut_pending = 0;
     uint64_t last_seq_for_key = CAIRN__MAX_SEQ;
     int rc = 0;
+    unsigned step = 0;
     for (cairn__iter_seek_first(in); cairn__iter_valid(in);
          cairn__iter_next(in)) {
         if ((rc = flush_if_needed(db)) != 0)
             break;
-        cairn__mutex_lock(&db->mu);
-        int stop = db->shutting_down;
-        cairn__mutex_unlock(&db->mu);
-        if (stop) {
-            rc = cairn__err(CAIRN_IO, "compaction interrupted by close");
-            break;
+        /* A close is noticed within 64 entries: taking mu for every
+         * entry cost time, and made the merge wait whenever a writer
+         * held mu for a memtable switch. */
+        if ((step++ & 63) == 0) {
+            cairn__mutex_lock(&db->mu);
+            int stop = db->shutting_down;
+            cairn__mutex_unlock(&db->mu);
+            if (stop) {
+                rc = cairn__err(CAIRN_IO, "compaction interrupted by close");
+                break;
+            }
         }
         cairn__slice key = cairn__iter_key(in);
         /* Outputs are cut only between two user keys, never between the

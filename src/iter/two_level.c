@@ -86,7 +86,9 @@ static void init_data_block(two_level *it)
 
 static void skip_empty_forward(two_level *it)
 {
-    while (ok(it) && (it->data == NULL || !cairn__iter_valid(it->data))) {
+    /* A valid block iterator has no error, and the index did not move
+     * since ok() last ran: the common step asks nothing more. */
+    while ((it->data == NULL || !cairn__iter_valid(it->data)) && ok(it)) {
         if (!cairn__iter_valid(it->index)) {
             set_data(it, NULL);
             return;
@@ -100,7 +102,9 @@ static void skip_empty_forward(two_level *it)
 
 static void skip_empty_backward(two_level *it)
 {
-    while (ok(it) && (it->data == NULL || !cairn__iter_valid(it->data))) {
+    /* A valid block iterator has no error, and the index did not move
+     * since ok() last ran: the common step asks nothing more. */
+    while ((it->data == NULL || !cairn__iter_valid(it->data)) && ok(it)) {
         if (!cairn__iter_valid(it->index)) {
             set_data(it, NULL);
             return;

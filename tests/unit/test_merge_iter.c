@@ -201,6 +201,52 @@ static void walk(cairn__iter *it, const entry *m, size_t n, tu_rng *r,
     }
 }
 
+/* walk(), until *child_status (a child's) turns nonzero: from that move
+ * on the merged iterator must be invalid with the child's error. */
+static void walk_until_failure(cairn__iter *it, const entry *m, size_t n,
+                               tu_rng *r, const int *child_status)
+{
+    size_t pos = n;
+    for (int s = 0; s < 10000; s++) {
+        int op = (int)tu_rng_uniform(r, 10);
+        if (op == 0) {
+            cairn__iter_seek_first(it);
+            pos = 0;
+        } else if (op == 1) {
+            cairn__iter_seek_last(it);
+            pos = n ? n - 1 : 0;
+        } else if (op <= 3 || pos >= n) {
+            char t[KEYLEN];
+            for (int j = 0; j < KEYLEN; j++)
+                t[j] = (char)('a' + tu_rng_uniform(r, 3));
+            cairn__slice ts = cairn__slice_make(t, KEYLEN);
+            cairn__iter_seek(it, ts);
+            for (pos = 0;
+                 pos < n && cairn__slice_compare(
+                                cairn__slice_make(m[pos].k, KEYLEN), ts) < 0;)
+                pos++;
+        } else if (op <= 6) {
+            cairn__iter_next(it);
+            pos++;
+        } else {
+            cairn__iter_prev(it);
+            pos = pos == 0 ? n : pos - 1;
+        }
+        if (*child_status != 0) {
+            assert_false(cairn__iter_valid(it));
+            assert_int_equal(cairn__iter_status(it), *child_status);
+            cairn__iter_seek_first(it); /* sticky */
+            assert_false(cairn__iter_valid(it));
+            assert_int_equal(cairn__iter_status(it), *child_status);
+            return;
+        }
+        assert_int_equal(cairn__iter_valid(it), pos < n);
+        if (pos < n)
+            assert_memory_equal(cairn__iter_key(it).data, m[pos].k, KEYLEN);
+    }
+    fail_msg("the failing child never failed");
+}
+
 static void test_merge_random(void **state)
 {
     (void)state;
@@ -259,6 +305,25 @@ static void test_merge_child_error(void **state)
         assert_int_equal(cairn__iter_status(it), CAIRN_CORRUPTION);
         cairn__iter_seek_first(it); /* sticky */
         assert_false(cairn__iter_valid(it));
+        cairn__iter_destroy(it);
+    }
+    /* Random walks in both directions, with seeks and direction switches,
+     * where one child fails after a number of moves: until it fails the
+     * merged view is exact; the move that makes it fail leaves the merged
+     * iterator invalid at once (valid() is asked before status()), and the
+     * error stays. */
+    for (long fail = 0; fail < 60; fail++) {
+        cairn__iter *kids[3];
+        for (int c = 0; c < 3; c++)
+            kids[c] = vec_new(m, owner, n, c, c == 2 ? fail : -1);
+        const vec_iter *failing = (const vec_iter *)kids[2];
+        cairn__iter *it;
+        assert_int_equal(cairn__iter_merge(cairn__slice_compare, kids, 3, &it),
+                         0);
+        tu_rng wr;
+        tu_rng_init(&wr, 100 + (uint64_t)fail);
+        walk_until_failure(it, m, n, &wr, &failing->status);
+        assert_int_equal(failing->status, CAIRN_CORRUPTION);
         cairn__iter_destroy(it);
     }
     /* No children: an empty iterator. */
