@@ -159,37 +159,45 @@ static entry *make_model(tu_rng *r, size_t *n)
     return m;
 }
 
+/* One random move of it (seek_first, seek_last, seek, next or prev) and
+ * the model position it should reach from pos; n means invalid. */
+static size_t random_move(cairn__iter *it, const entry *m, size_t n, tu_rng *r,
+                          size_t pos)
+{
+    int op = (int)tu_rng_uniform(r, 10);
+    if (op == 0) {
+        cairn__iter_seek_first(it);
+        pos = 0;
+    } else if (op == 1) {
+        cairn__iter_seek_last(it);
+        pos = n ? n - 1 : 0;
+    } else if (op <= 3 || pos >= n) {
+        char t[KEYLEN];
+        for (int j = 0; j < KEYLEN; j++)
+            t[j] = (char)('a' + tu_rng_uniform(r, 3));
+        cairn__slice ts = cairn__slice_make(t, tu_rng_uniform(r, KEYLEN + 1));
+        cairn__iter_seek(it, ts);
+        for (pos = 0;
+             pos < n &&
+             cairn__slice_compare(cairn__slice_make(m[pos].k, KEYLEN), ts) < 0;)
+            pos++;
+    } else if (op <= 6) {
+        cairn__iter_next(it);
+        pos++;
+    } else {
+        cairn__iter_prev(it);
+        pos = pos == 0 ? n : pos - 1;
+    }
+    return pos;
+}
+
 /* Walks it and the model together; pos == n means invalid. */
 static void walk(cairn__iter *it, const entry *m, size_t n, tu_rng *r,
                  int steps)
 {
     size_t pos = n;
     for (int s = 0; s < steps; s++) {
-        int op = (int)tu_rng_uniform(r, 10);
-        if (op == 0) {
-            cairn__iter_seek_first(it);
-            pos = 0;
-        } else if (op == 1) {
-            cairn__iter_seek_last(it);
-            pos = n ? n - 1 : 0;
-        } else if (op <= 3 || pos >= n) {
-            char t[KEYLEN];
-            for (int j = 0; j < KEYLEN; j++)
-                t[j] = (char)('a' + tu_rng_uniform(r, 3));
-            cairn__slice ts =
-                cairn__slice_make(t, tu_rng_uniform(r, KEYLEN + 1));
-            cairn__iter_seek(it, ts);
-            for (pos = 0;
-                 pos < n && cairn__slice_compare(
-                                cairn__slice_make(m[pos].k, KEYLEN), ts) < 0;)
-                pos++;
-        } else if (op <= 6) {
-            cairn__iter_next(it);
-            pos++;
-        } else {
-            cairn__iter_prev(it);
-            pos = pos == 0 ? n : pos - 1;
-        }
+        pos = random_move(it, m, n, r, pos);
         assert_int_equal(cairn__iter_valid(it), pos < n);
         if (pos < n) {
             assert_memory_equal(cairn__iter_key(it).data, m[pos].k, KEYLEN);
@@ -208,30 +216,7 @@ static void walk_until_failure(cairn__iter *it, const entry *m, size_t n,
 {
     size_t pos = n;
     for (int s = 0; s < 10000; s++) {
-        int op = (int)tu_rng_uniform(r, 10);
-        if (op == 0) {
-            cairn__iter_seek_first(it);
-            pos = 0;
-        } else if (op == 1) {
-            cairn__iter_seek_last(it);
-            pos = n ? n - 1 : 0;
-        } else if (op <= 3 || pos >= n) {
-            char t[KEYLEN];
-            for (int j = 0; j < KEYLEN; j++)
-                t[j] = (char)('a' + tu_rng_uniform(r, 3));
-            cairn__slice ts = cairn__slice_make(t, KEYLEN);
-            cairn__iter_seek(it, ts);
-            for (pos = 0;
-                 pos < n && cairn__slice_compare(
-                                cairn__slice_make(m[pos].k, KEYLEN), ts) < 0;)
-                pos++;
-        } else if (op <= 6) {
-            cairn__iter_next(it);
-            pos++;
-        } else {
-            cairn__iter_prev(it);
-            pos = pos == 0 ? n : pos - 1;
-        }
+        pos = random_move(it, m, n, r, pos);
         if (*child_status != 0) {
             assert_false(cairn__iter_valid(it));
             assert_int_equal(cairn__iter_status(it), *child_status);
