@@ -105,6 +105,7 @@ SIZE_KNOB(set_block_size, cairn_options_set_block_size)
 SIZE_KNOB(set_max_file_size, cairn_options_set_max_file_size)
 INT_KNOB(set_restart_interval, cairn_options_set_block_restart_interval)
 INT_KNOB(set_max_open_files, cairn_options_set_max_open_files)
+INT_KNOB(set_mmap_reads, cairn_options_set_mmap_reads)
 INT_KNOB(set_paranoid_checks, cairn_options_set_paranoid_checks)
 INT_KNOB(set_info_log, cairn_options_set_info_log)
 INT_KNOB(set_max_imm, cairn_options_set_max_immutable_memtables)
@@ -213,6 +214,8 @@ static const struct knob knobs[] = {
      set_restart_interval},
     {"max_file_size", "target table size (1m..1g)", set_max_file_size},
     {"max_open_files", "table files kept open (74..50000)", set_max_open_files},
+    {"mmap_reads", "1 reads tables through a mapping, 0 with pread",
+     set_mmap_reads},
     {"paranoid_checks", "0 or 1", set_paranoid_checks},
     {"info_log", "1 writes <db>/LOG, 0 disables it", set_info_log},
     {"commit_policy", "leader | batch_wait", set_commit_policy},

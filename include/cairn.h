@@ -169,6 +169,14 @@ CAIRN_EXPORT int cairn_options_set_bloom_bits_per_key(cairn_options *opt,
                                                       int bits);
 /* Table files kept open at once, 74 .. 50000 (default 1000). */
 CAIRN_EXPORT int cairn_options_set_max_open_files(cairn_options *opt, int n);
+/* Read table files through a memory mapping where the env offers one (the
+ * default env does, for up to 1000 files in the process, as LevelDB does):
+ * 1 (default) or 0 (pread). A point lookup then costs no system call.
+ * The price of mapping: a device read error, or a table file truncated by
+ * another program while the database has it open, raises SIGBUS instead
+ * of returning an error; choose 0 where that matters more than speed.
+ * Damaged bytes are detected either way. */
+CAIRN_EXPORT int cairn_options_set_mmap_reads(cairn_options *opt, int v);
 /* The block cache to use (shared between databases is allowed), or NULL
  * for a private 8 MiB cache (the default). The cache must outlive every
  * database using it. */

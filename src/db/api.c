@@ -58,6 +58,7 @@ cairn_options *cairn_options_create(void)
     o->compression = CAIRN_COMPRESSION_SNAPPY;
     o->bloom_bits_per_key = 0;
     o->max_open_files = 1000;
+    o->mmap_reads = 1;
     o->cache = NULL;
     o->max_immutable_memtables = 2;
     o->background_threads = 1;
@@ -189,6 +190,13 @@ int cairn_options_set_max_open_files(cairn_options *opt, int n)
         return cairn__err(CAIRN_INVALID,
                           "max_open_files %d outside [74, 50000]", n);
     opt->max_open_files = n;
+    return 0;
+}
+
+int cairn_options_set_mmap_reads(cairn_options *opt, int v)
+{
+    CHECK_HANDLE(opt, "options");
+    opt->mmap_reads = v != 0;
     return 0;
 }
 

@@ -56,6 +56,7 @@ struct cairn_options {
     int compression;
     int bloom_bits_per_key;
     int max_open_files;
+    int mmap_reads;     /* tables read through a mapping (the env's) */
     cairn_cache *cache; /* NULL: a private 8 MiB cache */
     int max_immutable_memtables;
     int background_threads; /* 1 or 2 */

@@ -38,6 +38,7 @@ void cairn__db_table_options(const cairn_db *db, cairn__table_options *t)
     t->bloom_bits_per_key = db->opt.bloom_bits_per_key;
     t->paranoid_checks = db->opt.paranoid_checks;
     t->block_cache = db->block_cache;
+    t->mmap_reads = db->opt.mmap_reads;
 }
 
 int cairn__db_pending_add(cairn_db *db, uint64_t n)

@@ -62,6 +62,13 @@ void cairn__table_cache_destroy(cairn__table_cache *tc)
     free(tc);
 }
 
+static int open_one(cairn__table_cache *tc, const char *path, cairn__file **out)
+{
+    if (tc->topt.mmap_reads)
+        return cairn__env_open_random(tc->env, path, out);
+    return tc->env->ops->open_read(tc->env, path, out);
+}
+
 static int open_file(cairn__table_cache *tc, uint64_t number, uint64_t size,
                      open_table **out)
 {
@@ -69,13 +76,13 @@ static int open_file(cairn__table_cache *tc, uint64_t number, uint64_t size,
     cairn__file *file = NULL;
     int rc;
     CAIRN_TRY_GOTO(rc, cairn__filename_table(&path, tc->dbname, number), out);
-    rc = tc->env->ops->open_read(tc->env, path.data, &file);
+    rc = open_one(tc, path.data, &file);
     if (rc == CAIRN_NOTFOUND) {
         /* LevelDB before 1.14 named tables .sst; they are still read. */
         char msg[CAIRN__ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
         CAIRN_TRY_GOTO(rc, cairn__filename_sst(&path, tc->dbname, number), out);
-        rc = tc->env->ops->open_read(tc->env, path.data, &file);
+        rc = open_one(tc, path.data, &file);
         if (rc != 0)
             cairn__errmsg_restore(msg);
     }

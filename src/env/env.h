@@ -62,6 +62,12 @@ typedef struct cairn__file_ops {
      * run on one thread while another appends and flushes. The write path
      * uses it to sync the log while the next group is being appended. */
     int (*sync_flushed)(cairn__file *f);
+    /* Optional (may be NULL): points *data at up to n bytes at off, in
+     * memory the handle owns, valid until it is closed; *got < n only at
+     * end of file. Read handles that map their file offer it, so readers
+     * can decode without a copy. */
+    int (*view)(cairn__file *f, uint64_t off, size_t n, const char **data,
+                size_t *got);
 } cairn__file_ops;
 
 struct cairn__file {
@@ -116,6 +122,10 @@ typedef struct cairn__env_ops {
      * leave appended bytes where a killed process cannot lose them. NULL
      * means open_write. */
     int (*open_log)(cairn_env *env, const char *path, cairn__file **out);
+    /* Optional (may be NULL): opens a file that will not change for
+     * random reads (pread, and view where offered), as the env reads such
+     * files best; CAIRN_NOTSUP sends the caller to open_read. */
+    int (*open_random)(cairn_env *env, const char *path, cairn__file **out);
 } cairn__env_ops;
 
 struct cairn_env {
@@ -174,6 +184,20 @@ static inline int cairn__env_open_log(cairn_env *env, const char *path,
     if (env->ops->open_log != NULL)
         return env->ops->open_log(env, path, out);
     return env->ops->open_write(env, path, out);
+}
+
+/* open_random where the env offers it (and can serve this file),
+ * otherwise open_read. */
+static inline int cairn__env_open_random(cairn_env *env, const char *path,
+                                         cairn__file **out)
+{
+    if (env->ops->open_random != NULL) {
+        int rc = env->ops->open_random(env, path, out);
+        if (rc != CAIRN_NOTSUP)
+            return rc;
+        cairn__errmsg_clear();
+    }
+    return env->ops->open_read(env, path, out);
 }
 
 /* Removes path on an error path: a failure is ignored and the thread's

@@ -338,7 +338,7 @@ static int file_sync_flushed(cairn__file *f)
 
 static const cairn__file_ops fault_file_ops = {
     file_pread, file_read, file_skip,  file_append,       file_flush,
-    file_sync,  file_size, file_close, file_sync_flushed,
+    file_sync,  file_size, file_close, file_sync_flushed, NULL,
 };
 
 /* ---- Env operations ---------------------------------------------------- */

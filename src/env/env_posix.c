@@ -254,7 +254,7 @@ static int file_sync_flushed(cairn__file *f)
 
 static const cairn__file_ops posix_file_ops = {
     file_pread, file_read, file_skip,  file_append,       file_flush,
-    file_sync,  file_size, file_close, file_sync_flushed,
+    file_sync,  file_size, file_close, file_sync_flushed, NULL,
 };
 
 /* Opens path with flags and wraps the descriptor in a handle. */
@@ -332,6 +332,15 @@ static int env_open_log(cairn_env *env, const char *path, cairn__file **out)
         rc = env_open_write(env, path, out);
     }
     return rc;
+}
+
+int cairn__posix_open_mapped(const char *path, cairn__file **out);
+
+/* Tables are read through a mapping of the file (env_posix_map.c). */
+static int env_open_random(cairn_env *env, const char *path, cairn__file **out)
+{
+    (void)env;
+    return cairn__posix_open_mapped(path, out);
 }
 
 static int env_exists(cairn_env *env, const char *path)
@@ -650,6 +659,7 @@ static const cairn__env_ops posix_env_ops = {
     .thread_join = env_thread_join,
     .destroy = NULL,
     .open_log = env_open_log,
+    .open_random = env_open_random,
 };
 
 /* Immutable: the ops table is all it has, so every thread may share it. */

@@ -225,7 +225,7 @@ static int lf_close(cairn__file *f)
  * leader appends. */
 static const cairn__file_ops log_file_ops = {
     lf_pread, lf_read, lf_skip,  lf_append, lf_flush,
-    lf_sync,  lf_size, lf_close, lf_sync,
+    lf_sync,  lf_size, lf_close, lf_sync,   NULL,
 };
 
 int cairn__posix_open_log(const char *path, cairn__file **out);

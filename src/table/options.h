@@ -29,6 +29,9 @@ typedef struct cairn__table_options {
     /* Readers keep data blocks here when non-NULL. Borrowed: it must
      * outlive every table opened with it. */
     cairn__cache *block_cache;
+    /* The table cache opens files with the env's open_random (a memory
+     * mapping in the POSIX env) instead of open_read. */
+    int mmap_reads;
 } cairn__table_options;
 
 /* LevelDB 1.23's defaults: 4096, 16, Snappy, no filter, not paranoid, no
@@ -41,6 +44,7 @@ static inline void cairn__table_options_default(cairn__table_options *o)
     o->bloom_bits_per_key = 0;
     o->paranoid_checks = 0;
     o->block_cache = NULL;
+    o->mmap_reads = 0;
 }
 
 typedef struct cairn__table_read_options {

@@ -52,6 +52,7 @@ static void test_setters_null(void **state)
     EXPECT_INVALID(cairn_options_set_compression(NULL, 0));
     EXPECT_INVALID(cairn_options_set_bloom_bits_per_key(NULL, 10));
     EXPECT_INVALID(cairn_options_set_max_open_files(NULL, 1000));
+    EXPECT_INVALID(cairn_options_set_mmap_reads(NULL, 1));
     EXPECT_INVALID(cairn_options_set_cache(NULL, c));
     EXPECT_INVALID(cairn_options_set_cache(NULL, NULL));
     EXPECT_INVALID(cairn_options_set_commit_policy(NULL, 0));

@@ -97,7 +97,7 @@ static int fz_size(cairn__file *f, uint64_t *size)
 
 static const cairn__file_ops fz_ops = {
     fz_pread, fz_read, fz_skip, fz_append, fz_nop,
-    fz_nop,   fz_size, fz_nop,  NULL,
+    fz_nop,   fz_size, fz_nop,  NULL,      NULL,
 };
 
 typedef struct fz_report {

@@ -90,9 +90,9 @@ static int mf_size(cairn__file *f, uint64_t *size)
     *size = ((memfile *)f)->data.len;
     return 0;
 }
-static const cairn__file_ops mf_ops = {mf_pread,  mf_read, mf_skip,
-                                       mf_append, mf_nop,  mf_nop,
-                                       mf_size,   mf_nop,  NULL};
+static const cairn__file_ops mf_ops = {mf_pread, mf_read, mf_skip, mf_append,
+                                       mf_nop,   mf_nop,  mf_size, mf_nop,
+                                       NULL,     NULL};
 
 /* ---- the model for mode 1 ---- */
 

@@ -139,17 +139,18 @@ static int log_sync_flushed(cairn__file *f)
 }
 
 static const cairn__file_ops plain_ops = {
-    f_pread, f_read, f_skip, f_append, f_flush, f_sync, f_size, f_close, NULL,
+    f_pread, f_read, f_skip,  f_append, f_flush,
+    f_sync,  f_size, f_close, NULL,     NULL,
 };
 /* Log files without sync_flushed: the leader syncs inside its group. */
 static const cairn__file_ops log_ops_nopipe = {
     f_pread,  f_read, f_skip,  f_append, log_flush,
-    log_sync, f_size, f_close, NULL,
+    log_sync, f_size, f_close, NULL,     NULL,
 };
 /* Log files with sync_flushed: the sync is pipelined (wait_durable). */
 static const cairn__file_ops log_ops_pipe = {
     f_pread,  f_read, f_skip,  f_append,         log_flush,
-    log_sync, f_size, f_close, log_sync_flushed,
+    log_sync, f_size, f_close, log_sync_flushed, NULL,
 };
 
 int gate_is_log(const char *path)

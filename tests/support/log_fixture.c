@@ -94,7 +94,7 @@ static int mf_close(cairn__file *f)
 
 static const cairn__file_ops mem_file_ops = {
     mf_pread, mf_read, mf_skip,  mf_append, mf_flush,
-    mf_sync,  mf_size, mf_close, NULL,
+    mf_sync,  mf_size, mf_close, NULL,      NULL,
 };
 
 void lt_mf_init(lt_mem_file *m, cairn__buf *data)

@@ -44,8 +44,23 @@ static int mf_size(cairn__file *f, uint64_t *size)
     *size = ((tb_memfile *)f)->data.len;
     return 0;
 }
-static const cairn__file_ops mf_ops = {
-    mf_pread, NULL, NULL, mf_append, mf_nop, mf_nop, mf_size, mf_nop, NULL};
+static int mf_view(cairn__file *f, uint64_t off, size_t n, const char **data,
+                   size_t *got)
+{
+    tb_memfile *m = (tb_memfile *)f;
+    const char *src = m->rd ? m->rd : m->data.data;
+    size_t len = m->rd ? m->rd_len : m->data.len;
+    m->preads++;
+    *got = off < len ? (len - off < n ? len - off : n) : 0;
+    *data = *got > 0 ? src + off : NULL;
+    return 0;
+}
+static const cairn__file_ops mf_view_ops = {
+    mf_pread, NULL,    NULL,   mf_append, mf_nop,
+    mf_nop,   mf_size, mf_nop, NULL,      mf_view};
+static const cairn__file_ops mf_ops = {mf_pread, NULL,   NULL,    mf_append,
+                                       mf_nop,   mf_nop, mf_size, mf_nop,
+                                       NULL,     NULL};
 
 void tb_mf_init(tb_memfile *m, const char *rd, size_t rd_len)
 {
@@ -53,6 +68,12 @@ void tb_mf_init(tb_memfile *m, const char *rd, size_t rd_len)
     m->base.ops = &mf_ops;
     m->rd = rd;
     m->rd_len = rd_len;
+}
+
+void tb_mf_init_view(tb_memfile *m, const char *rd, size_t rd_len)
+{
+    tb_mf_init(m, rd, rd_len);
+    m->base.ops = &mf_view_ops;
 }
 
 static int kv_cmp(const void *a, const void *b)

@@ -33,6 +33,9 @@ typedef struct tb_memfile {
 
 /* An empty file whose preads read the rd_len bytes at rd (NULL: data). */
 void tb_mf_init(tb_memfile *m, const char *rd, size_t rd_len);
+/* The same, also offering view() over those bytes, as a mapped file does
+ * (env.h): the reader then decodes blocks in place. */
+void tb_mf_init_view(tb_memfile *m, const char *rd, size_t rd_len);
 
 /* One model entry: an internal key and its value. */
 typedef struct tb_kv {

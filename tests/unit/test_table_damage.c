@@ -97,12 +97,18 @@ static void test_errors(void **state)
 /* Reads a damaged table. With exact set (checksums on), every answer must
  * be the model's or CAIRN_CORRUPTION: a partial scan must be an exact
  * prefix (suffix, backwards) of the model. */
+/* Set by test_damage: probe's file offers view() (a mapped file). */
+static int probe_view;
+
 static void probe(const char *bytes, size_t len, uint64_t claimed,
                   const tb_kv *m, size_t n, int exact, cairn__cache *cache,
                   size_t readahead)
 {
     tb_memfile f;
-    tb_mf_init(&f, bytes, len);
+    if (probe_view)
+        tb_mf_init_view(&f, bytes, len);
+    else
+        tb_mf_init(&f, bytes, len);
     cairn__table_options o;
     cairn__table_options_default(&o);
     o.bloom_bits_per_key = 10;
@@ -156,7 +162,8 @@ static void probe(const char *bytes, size_t len, uint64_t claimed,
 }
 
 /* Flip every byte of a small table (and truncate it at every length): the
- * reader must answer right or say CAIRN_CORRUPTION, and never crash. */
+ * reader must answer right or say CAIRN_CORRUPTION, and never crash; both
+ * through pread and decoding blocks in place from a file's view(). */
 static void test_damage(void **state)
 {
     (void)state;
@@ -164,7 +171,9 @@ static void test_damage(void **state)
     tu_rng_init(&r, tu_seed("table_damage"));
     cairn__cache *cache;
     OK(cairn__cache_create(8192, &cache));
-    for (int comp = 0; comp < 2; comp++) {
+    for (int round = 0; round < 4; round++) {
+        int comp = round % 2;
+        probe_view = round >= 2;
         size_t n = 24;
         tb_kv *m = tb_model_make(&r, &n, 0, 12);
         cairn__table_options o;
