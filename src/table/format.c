@@ -157,10 +157,52 @@ static int read_through(cairn__file *file, uint64_t limit, cairn__readahead *ra,
     return 0;
 }
 
-/* cairn__block_read_ahead on a file that offers view(): the checksum is
- * checked and the block decompressed straight from the file's memory, so
- * the only copy made is the block the caller gets. The handle was
- * bounds-checked by the caller. */
+/* Checks (if verify) and decodes the n-byte block at raw, which its
+ * 5-byte trailer follows. own is raw itself when raw is a malloc'd buffer
+ * an uncompressed block may keep (it is consumed either way), or NULL when
+ * raw is borrowed (an uncompressed block is then copied). */
+static int decode_block(const char *raw, size_t n, char *own, const char *name,
+                        uint64_t off, int verify, char **data, size_t *size)
+{
+    int rc;
+    if (verify && cairn__decode_fixed32(raw + n + 1) !=
+                      cairn__block_crc(raw, n, raw[n])) {
+        rc = CAIRN_CORRUPT("%s: block checksum mismatch at offset %llu", name,
+                           (unsigned long long)off);
+        goto out;
+    }
+    switch ((unsigned char)raw[n]) {
+    case CAIRN__NO_COMPRESSION:
+        if (own == NULL) {
+            own = malloc(n > 0 ? n : 1);
+            if (own == NULL)
+                return cairn__err(CAIRN_NOMEM,
+                                  "%s: cannot allocate %zu bytes for block "
+                                  "at offset %llu",
+                                  name, n, (unsigned long long)off);
+            memcpy(own, raw, n);
+        }
+        *data = own;
+        *size = n;
+        return 0;
+    case CAIRN__SNAPPY_COMPRESSION:
+        rc = uncompress_snappy(raw, n, name, off, data, size);
+        break;
+    default:
+        rc = CAIRN_CORRUPT("%s: bad block type %u at offset %llu", name,
+                           (unsigned)(unsigned char)raw[n],
+                           (unsigned long long)off);
+        break;
+    }
+out:
+    free(own);
+    return rc;
+}
+
+/* cairn__block_read_ahead on a file that offers view(): the block is
+ * checked and decoded straight from the file's memory, so the only copy
+ * made is the block the caller gets. The handle was bounds-checked by the
+ * caller. */
 static int decode_view(cairn__file *file, const char *name,
                        const cairn__block_handle *h, int verify, char **data,
                        size_t *size)
@@ -174,32 +216,7 @@ static int decode_view(cairn__file *file, const char *name,
         return CAIRN_CORRUPT("%s: truncated block read at offset %llu "
                              "(%zu of %zu bytes)",
                              name, (unsigned long long)h->offset, got, want);
-    if (verify) {
-        uint32_t stored = cairn__decode_fixed32(v + n + 1);
-        if (stored != cairn__block_crc(v, n, v[n]))
-            return CAIRN_CORRUPT("%s: block checksum mismatch at offset %llu",
-                                 name, (unsigned long long)h->offset);
-    }
-    switch ((unsigned char)v[n]) {
-    case CAIRN__NO_COMPRESSION: {
-        char *copy = malloc(n > 0 ? n : 1);
-        if (copy == NULL)
-            return cairn__err(CAIRN_NOMEM,
-                              "%s: cannot allocate %zu bytes for block at "
-                              "offset %llu",
-                              name, n, (unsigned long long)h->offset);
-        memcpy(copy, v, n);
-        *data = copy;
-        *size = n;
-        return 0;
-    }
-    case CAIRN__SNAPPY_COMPRESSION:
-        return uncompress_snappy(v, n, name, h->offset, data, size);
-    default:
-        return CAIRN_CORRUPT("%s: bad block type %u at offset %llu", name,
-                             (unsigned)(unsigned char)v[n],
-                             (unsigned long long)h->offset);
-    }
+    return decode_block(v, n, NULL, name, h->offset, verify, data, size);
 }
 
 int cairn__block_read_ahead(cairn__file *file, uint64_t limit, const char *name,
@@ -235,28 +252,7 @@ int cairn__block_read_ahead(cairn__file *file, uint64_t limit, const char *name,
                            name, (unsigned long long)h->offset, got, want);
         goto err;
     }
-    if (verify) {
-        uint32_t stored = cairn__decode_fixed32(buf + n + 1);
-        if (stored != cairn__block_crc(buf, n, buf[n])) {
-            rc = CAIRN_CORRUPT("%s: block checksum mismatch at offset %llu",
-                               name, (unsigned long long)h->offset);
-            goto err;
-        }
-    }
-    switch ((unsigned char)buf[n]) {
-    case CAIRN__NO_COMPRESSION:
-        *data = buf;
-        *size = n;
-        return 0;
-    case CAIRN__SNAPPY_COMPRESSION:
-        rc = uncompress_snappy(buf, n, name, h->offset, data, size);
-        break;
-    default:
-        rc = CAIRN_CORRUPT("%s: bad block type %u at offset %llu", name,
-                           (unsigned)(unsigned char)buf[n],
-                           (unsigned long long)h->offset);
-        break;
-    }
+    return decode_block(buf, n, buf, name, h->offset, verify, data, size);
 err:
     free(buf);
     return rc;
