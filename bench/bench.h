@@ -202,7 +202,11 @@ struct bench_result {
     uint64_t ops;
     uint64_t bytes;
     double seconds; /* first thread's start to last thread's finish */
-    int timed;      /* hist is meaningful (--histogram) */
+    /* Process CPU time (all threads, the engine's own included) over wall
+     * time while the workload ran: how many cores it kept busy. 0 when
+     * not measured (the probes). */
+    double cpu_cores;
+    int timed; /* hist is meaningful (--histogram) */
     struct bench_hist hist;
     char note[96]; /* "found 9 of 10", "writer: 1234 puts" */
 };

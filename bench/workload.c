@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +343,17 @@ static void monitor(struct run *r, struct worker *ws, int nthreads,
         fputc('\n', stderr);
 }
 
+/* User plus system CPU time of the whole process so far, in seconds; -1
+ * if unknown. */
+static double process_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1.0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 /* Appends a remark to res->note, comma-separated. */
 __attribute__((format(printf, 2, 3))) static void
 add_note(struct bench_result *res, const char *fmt, ...)
@@ -451,13 +463,18 @@ int bench_workload_run(const struct bench_config *cfg,
     pthread_cond_broadcast(&r.cv);
     pthread_mutex_unlock(&r.mu);
     uint64_t t0 = bench_now_ns();
+    double cpu0 = process_cpu_seconds();
 
     if (created == nworkers)
         monitor(&r, ws, nthreads, nworkers, t0);
     for (int i = 0; i < created; i++)
         pthread_join(ws[i].tid, NULL);
+    double cpu1 = process_cpu_seconds();
+    uint64_t t1 = bench_now_ns();
     if (created == nworkers)
         rc = collect(&r, ws, nthreads, nworkers, res, msg);
+    if (rc == 0 && t1 > t0 && cpu0 >= 0.0 && cpu1 >= cpu0)
+        res->cpu_cores = (cpu1 - cpu0) / ((double)(t1 - t0) / 1e9);
 
 out:
     free(ws);

@@ -195,11 +195,12 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- medians ----------------------------------------------------------------
 # summary.tsv: workload engine threads runs median_ops/s spread_pct
-# median_p99 median_op_count
+# median_p99 median_op_count median_cpu_cores (empty when not measured)
 SUMMARY=$WORK/summary.tsv
 [ -f "$RAW" ] || : >"$RAW"
 awk -F, 'NR > 1 { key = $2 "\t" $1 "\t" $3; ops[key] = ops[key] " " $6;
-                  p99[key] = p99[key] " " $9; cnt[key] = cnt[key] " " $4 }
+                  p99[key] = p99[key] " " $9; cnt[key] = cnt[key] " " $4
+                  if ($12 != "") cores[key] = cores[key] " " $12 }
     function median(list,   a, n, i, j, t) {
         n = split(list, a, " ")
         for (i = 2; i <= n; i++)          # insertion sort, n is tiny
@@ -214,16 +215,34 @@ awk -F, 'NR > 1 { key = $2 "\t" $1 "\t" $3; ops[key] = ops[key] " " $6;
         return med > 0 ? 50 * (hi - lo) / med : 0
     }
     END { for (k in ops) { m = median(ops[k]); n = split(ops[k], x, " ")
-              printf "%s\t%d\t%.1f\t%.0f\t%.1f\t%.0f\n", k, n, m, spread(ops[k], m),
-                  median(p99[k]), median(cnt[k]) } }' \
+              c = cores[k] == "" ? "" : sprintf("%.2f", median(cores[k]))
+              printf "%s\t%d\t%.1f\t%.0f\t%.1f\t%.0f\t%s\n", k, n, m, spread(ops[k], m),
+                  median(p99[k]), median(cnt[k]), c } }' \
     "$RAW" | sort -t"$(printf '\t')" -k1,1 -k3,3n -k2,2 >"$SUMMARY"
 
 # Looks a value up: get WORKLOAD ENGINE THREADS COLUMN (5 ops/s, 6 spread,
-# 7 p99, 8 operations per run); prints nothing when that configuration has
-# no successful run.
+# 7 p99, 8 operations per run, 9 CPU cores busy); prints nothing when that
+# configuration has no successful run.
 get() { awk -F'\t' -v w="$1" -v e="$2" -v t="$3" -v c="$4" \
     '$1 == w && $2 == e && $3 == t { print $c }' "$SUMMARY"; }
 fmt_int() { if [ -n "$1" ]; then printf '%.0f' "$1"; else printf 'n/a'; fi; }
+fmt_plain() { printf '%s' "${1:-n/a}"; }
+# A Markdown table of one summary column per engine and thread count:
+# engine_table WORKLOAD COLUMN FORMATTER (fmt_int or fmt_plain).
+engine_table() {
+    local wl=$1 col=$2 fmt=$3 e t
+    printf '| threads |'
+    for e in $ENGINES; do printf ' %s |' "$e"; done
+    printf '\n|---:|'
+    for e in $ENGINES; do printf -- '---:|'; done
+    printf '\n'
+    for t in $THREADS; do
+        printf '| %s |' "$t"
+        for e in $ENGINES; do printf ' %s |' "$("$fmt" "$(get "$wl" "$e" "$t" "$col")")"; done
+        printf '\n'
+    done
+    printf '\n'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
 # --- the plot ---------------------------------------------------------------
@@ -388,19 +407,18 @@ for w in $WORKLOADS; do
         done
         printf '\n'
     fi
+    if [ "$w" = fillrandom ]; then
+        printf 'CPU cores the process kept busy while the run lasted (its CPU time,\n'
+        printf 'background threads included, over wall time; median; the machine has\n'
+        printf '%s). Where one thread already keeps most of them busy, more threads\n' "$cores"
+        printf 'have little idle CPU to win, and what waiting costs comes out of the\n'
+        printf 'same cores.\n\n'
+        engine_table "$w" 9 fmt_plain
+    fi
     case $(size_flags "$w") in
     *--duration*)
-        printf 'Operations a %s s run completed (median):\n\n| threads |' "$SYNC_SECONDS"
-        for e in $ENGINES; do printf ' %s |' "$e"; done
-        printf '\n|---:|'
-        for e in $ENGINES; do printf -- '---:|'; done
-        printf '\n'
-        for t in $THREADS; do
-            printf '| %s |' "$t"
-            for e in $ENGINES; do printf ' %s |' "$(fmt_int "$(get "$w" "$e" "$t" 8)")"; done
-            printf '\n'
-        done
-        printf '\n' ;;
+        printf 'Operations a %s s run completed (median):\n\n' "$SYNC_SECONDS"
+        engine_table "$w" 8 fmt_int ;;
     esac
 done
 cat <<EOF

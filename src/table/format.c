@@ -234,7 +234,9 @@ int cairn__block_read_ahead(cairn__file *file, uint64_t limit, const char *name,
                              (unsigned long long)limit);
     size_t n = (size_t)h->size;
     size_t want = n + CAIRN__BLOCK_TRAILER_SIZE;
-    if ((ra == NULL || ra->cap == 0) && file->ops->view != NULL)
+    /* A mapped file needs no window: its pages are already memory, and
+     * copying them into one would only add a copy per block. */
+    if (file->ops->view != NULL)
         return decode_view(file, name, h, verify, data, size);
     char *buf = malloc(want);
     if (buf == NULL)

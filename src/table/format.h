@@ -91,7 +91,10 @@ typedef struct cairn__readahead {
  * from memory, else the window moves to the block's offset and reads
  * max(cap, block) bytes (never past limit + the trailer). Same results
  * and errors as cairn__block_read; a short read is reported the same
- * way. ra == NULL reads directly. */
+ * way. ra == NULL reads directly. A file that offers view() (a mapped
+ * file) is never read through the window: its blocks are decoded in
+ * place, which saves the window's copy (callgrind, a full compaction of
+ * 300k puts: 1.615G instructions with the window, 1.576G without). */
 int cairn__block_read_ahead(cairn__file *file, uint64_t limit, const char *name,
                             const cairn__block_handle *h, int verify,
                             cairn__readahead *ra, char **data,

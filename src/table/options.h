@@ -55,7 +55,8 @@ typedef struct cairn__table_read_options {
     /* Iterators only: read the file ahead in chunks of this many bytes
      * instead of one pread per block (0: off). For scans that visit every
      * block in order, such as compaction inputs: a system call per 4 KiB
-     * block costs more than the block's whole decoding. */
+     * block costs more than the block's whole decoding. Ignored for a
+     * mapped file, whose blocks are decoded in place. */
     size_t readahead;
 } cairn__table_read_options;
 

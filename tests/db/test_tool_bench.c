@@ -1,0 +1,275 @@
+/*
+ * test_tool_bench.c: the benchmark driver, run for real through `cairn
+ * bench` with tiny sizes: every workload on every engine compiled in, the
+ * two probes, the CSV the comparison script reads, the time box and the
+ * usage errors.
+ *
+ * Nothing here measures speed (performance lives in the benchmarks). What
+ * is checked is that each workload runs to completion and reports what it
+ * did: the operation counts, latencies in order (p50 <= p99 <= p99.9 <=
+ * max), the CPU column, and the same answers from every engine for the
+ * same keys (the generators are seeded alike, so readrandom must find the
+ * same number of keys and readseq see the same number of entries in
+ * cairn, LevelDB and RocksDB). Without the driver linked into the tool,
+ * every test is skipped (test_tool.c checks that case).
+ */
+#include "cairn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "tool_run.h"
+
+#define NUM     "3000"
+#define NUM_INT 3000
+
+/* The database workloads, in the order they are run. */
+static const char *const workloads[] = {
+    "fillseq",    "fillrandom", "overwrite",        "fillsync",
+    "readrandom", "readseq",    "readwhilewriting",
+};
+#define NWORKLOADS (sizeof workloads / sizeof workloads[0])
+
+/* Skips the test unless `cairn bench` is the real driver. */
+static void need_driver(const char *dir)
+{
+    tool_path();
+    tool_run r;
+    RUN_EXPECT(&r, dir, 0, "bench", "--help");
+    int builtin = strstr(r.out, "usage: cairn bench") == NULL;
+    tool_run_free(&r);
+    if (!builtin)
+        skip();
+}
+
+/* One CSV row, split in place. */
+typedef struct row {
+    char *f[16];
+    int n;
+} row;
+
+static void split_row(char *line, row *r)
+{
+    r->n = 0;
+    char *p = line;
+    for (;;) {
+        assert_true(r->n < 16);
+        r->f[r->n++] = p;
+        char *c = strchr(p, ',');
+        if (c == NULL)
+            break;
+        *c = '\0';
+        p = c + 1;
+    }
+}
+
+static double num(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0')
+        fail_msg("not a number: '%s'", s);
+    return v;
+}
+
+/* Checks a row's common columns: engine, workload, threads, and for a
+ * timed run latencies in order and a positive rate. Returns ops. */
+static double check_row(const row *r, const char *engine, const char *wl,
+                        const char *threads)
+{
+    assert_int_equal(r->n, 12);
+    assert_string_equal(r->f[0], engine);
+    assert_string_equal(r->f[1], wl);
+    assert_string_equal(r->f[2], threads);
+    double ops = num(r->f[3]);
+    assert_true(ops > 0);
+    assert_true(num(r->f[4]) > 0);
+    assert_true(num(r->f[5]) > 0);
+    double p50 = num(r->f[7]), p99 = num(r->f[8]), p999 = num(r->f[9]),
+           mx = num(r->f[10]);
+    assert_true(p50 > 0 && p50 <= p99 && p99 <= p999 && p999 <= mx);
+    return ops;
+}
+
+/* "found N of M" in the stdout row of workload wl for engine, as N. */
+static long found_in(const char *out, const char *wl, const char *engine)
+{
+    for (const char *p = out; p != NULL && *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)len, p);
+        char w[64], e[64];
+        if (sscanf(line, "%63s %63s", w, e) == 2 && strcmp(w, wl) == 0 &&
+            strcmp(e, engine) == 0) {
+            const char *f = strstr(line, "found ");
+            assert_non_null(f);
+            return strtol(f + 6, NULL, 10);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    fail_msg("no %s row for %s in:\n%s", wl, engine, out);
+    return -1;
+}
+
+/* Every workload on every engine compiled in, then the probes; the CSV
+ * and the table agree with what was asked. */
+static void test_every_workload_every_engine(void **state)
+{
+    FIXTURE(state);
+    need_driver(dir);
+    tool_run r;
+    RUN_EXPECT(&r, dir, 0, "bench", "--list-engines");
+    char engines[3][16];
+    int ne = 0;
+    for (char *tok = strtok(r.out, "\n"); tok != NULL && ne < 3;
+         tok = strtok(NULL, "\n"))
+        snprintf(engines[ne++], sizeof engines[0], "%s", tok);
+    tool_run_free(&r);
+    assert_true(ne >= 1);
+    assert_string_equal(engines[0], "cairn");
+
+    char list[64] = "";
+    for (int i = 0; i < ne; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 i ? "," : "", engines[i]);
+    char eng_flag[96], db_flag[4200], csv[4200], csv_flag[4300];
+    snprintf(eng_flag, sizeof eng_flag, "--engine=%s", list);
+    snprintf(db_flag, sizeof db_flag, "--db=%s/b", dir);
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    snprintf(csv_flag, sizeof csv_flag, "--csv=%s", csv);
+    RUN_EXPECT(&r, dir, 0, "bench", eng_flag,
+               "--benchmarks=syncprobe,groupprobe,fillseq,fillrandom,"
+               "overwrite,fillsync,readrandom,readseq,readwhilewriting",
+               "--num=" NUM, "--threads=2", "--histogram", db_flag, csv_flag);
+
+    size_t len;
+    char *text = tool_slurp(csv, &len);
+    assert_non_null(text);
+    char *save = NULL;
+    char *line = strtok_r(text, "\n", &save);
+    assert_non_null(line);
+    assert_string_equal(line, "engine,workload,threads,ops,seconds,ops_per_"
+                              "sec,MB_per_sec,p50_us,p99_us,p999_us,max_us,"
+                              "cpu_cores");
+    row rw;
+    /* The probes run once, before the engines, and use no database. */
+    line = strtok_r(NULL, "\n", &save);
+    assert_non_null(line);
+    split_row(line, &rw);
+    assert_true(check_row(&rw, "disk", "syncprobe", "1") == NUM_INT);
+    assert_string_equal(rw.f[11], "");
+    line = strtok_r(NULL, "\n", &save);
+    assert_non_null(line);
+    split_row(line, &rw);
+    assert_true(check_row(&rw, "disk", "groupprobe", "2") == NUM_INT);
+    assert_string_equal(rw.f[11], "");
+
+    double seq_entries = -1;
+    long found = -1;
+    for (int e = 0; e < ne; e++) {
+        for (size_t k = 0; k < NWORKLOADS; k++) {
+            line = strtok_r(NULL, "\n", &save);
+            if (line == NULL)
+                fail_msg("no %s row for %s", workloads[k], engines[e]);
+            split_row(line, &rw);
+            double ops = check_row(&rw, engines[e], workloads[k], "2");
+            assert_true(num(rw.f[11]) > 0); /* cores busy */
+            if (strcmp(workloads[k], "readseq") == 0) {
+                /* Every entry, once: at most the keys written, and the
+                 * same number in every engine. */
+                assert_true(ops <= NUM_INT);
+                if (seq_entries < 0)
+                    seq_entries = ops;
+                assert_true(ops == seq_entries);
+            } else {
+                assert_true(ops == NUM_INT);
+            }
+        }
+        long f = found_in(r.out, "readrandom", engines[e]);
+        assert_true(f > 0 && f < NUM_INT);
+        if (found < 0)
+            found = f;
+        if (f != found)
+            fail_msg("readrandom found %ld keys in %s, %ld in %s", f,
+                     engines[e], found, engines[0]);
+    }
+    assert_null(strtok_r(NULL, "\n", &save));
+    free(text);
+    tool_run_free(&r);
+}
+
+/* --duration stops a run long before --num and says so. */
+static void test_duration_stops_a_run(void **state)
+{
+    FIXTURE(state);
+    need_driver(dir);
+    char db_flag[4200], csv[4200], csv_flag[4300];
+    snprintf(db_flag, sizeof db_flag, "--db=%s/b", dir);
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    snprintf(csv_flag, sizeof csv_flag, "--csv=%s", csv);
+    tool_run r;
+    RUN_EXPECT(&r, dir, 0, "bench", "--benchmarks=fillsync", "--num=100000000",
+               "--duration=1", "--threads=2", db_flag, csv_flag);
+    assert_non_null(strstr(r.out, "stopped by --duration"));
+    tool_run_free(&r);
+    char *text = tool_slurp(csv, NULL);
+    assert_non_null(text);
+    char *nl = strchr(text, '\n');
+    assert_non_null(nl);
+    row rw;
+    char *second = nl + 1;
+    char *end = strchr(second, '\n');
+    assert_non_null(end);
+    *end = '\0';
+    split_row(second, &rw);
+    assert_int_equal(rw.n, 12);
+    assert_string_equal(rw.f[1], "fillsync");
+    double ops = num(rw.f[3]), secs = num(rw.f[4]);
+    assert_true(ops > 0 && ops < 100000000.0);
+    assert_true(secs >= 0.9 && secs < 30.0);
+    /* Not timed: the latency columns are empty. */
+    assert_string_equal(rw.f[7], "");
+    free(text);
+}
+
+/* Bad flags are usage errors (exit 2) that name the flag. */
+static void test_usage_errors(void **state)
+{
+    FIXTURE(state);
+    need_driver(dir);
+    static const char *const bad[][2] = {
+        {"--engine=nosuch", "nosuch"},
+        {"--threads=0", "--threads"},
+        {"--num=-1", "--num"},
+        {"--benchmarks=nosuch", "nosuch"},
+        {"--value_size=x", "value_size"},
+        {"--cairn-opt=bogus", "cairn-opt"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tool_run r;
+        RUN_EXPECT(&r, dir, 2, "bench", bad[i][0]);
+        if (strstr(r.err, bad[i][1]) == NULL)
+            fail_msg("%s: stderr does not name it: %s", bad[i][0], r.err);
+        tool_run_free(&r);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TOOL_TEST(test_every_workload_every_engine),
+        TOOL_TEST(test_duration_stops_a_run),
+        TOOL_TEST(test_usage_errors),
+    };
+    return tool_run_tests("test_tool_bench", tests,
+                          sizeof tests / sizeof tests[0]);
+}
