@@ -109,6 +109,7 @@ INT_KNOB(set_mmap_reads, cairn_options_set_mmap_reads)
 INT_KNOB(set_paranoid_checks, cairn_options_set_paranoid_checks)
 INT_KNOB(set_info_log, cairn_options_set_info_log)
 INT_KNOB(set_max_imm, cairn_options_set_max_immutable_memtables)
+INT_KNOB(set_bg_threads, cairn_options_set_background_threads)
 
 /* The defaults include/cairn.h documents for the multi-field setters. */
 #define DEF_WAIT_US     100
@@ -227,6 +228,8 @@ static const struct knob knobs[] = {
      set_wait_strategy},
     {"group_limits", "MAX_BYTES[,SMALL_LEADER] (1m,128k)", set_group_limits},
     {"max_immutable_memtables", "1..8 (2)", set_max_imm},
+    {"background_threads", "1 flushes and compacts, 2 flushes apart (1)",
+     set_bg_threads},
     {"l0_triggers", "SLOWDOWN,STOP[,SLOWDOWN_US] (8,12,1000)", set_l0_triggers},
 };
 #define N_KNOBS (sizeof(knobs) / sizeof(knobs[0]))

@@ -4,13 +4,16 @@
  * The first input byte picks the mode and options; the rest is used as:
  *
  *   mode 0  a table file. It is opened with checksums on and off, with and
- *           without a bloom policy and block cache; then iterated to the
+ *           without a bloom policy and block cache, read with pread or
+ *           (bit 2 of the first byte) through view() as a mapped file is;
+ *           then iterated to the
  *           end both ways and probed with seeks and gets of keys cut from
  *           the input. Whatever the bytes, every call must return 0 or
  *           CAIRN_CORRUPTION (never crash, read out of bounds, leak, or
  *           yield a key shorter than an internal key's 8 bytes).
  *   mode 1  a recipe of entries. They are written with the builder, read
- *           back and compared exactly; then the table is damaged at
+ *           back (through view() when bit 7 of the first byte is set) and
+ *           compared exactly; then the table is damaged at
  *           positions chosen by the input and read as in mode 0, with
  *           checksums on: every answer must then be the right one or
  *           CAIRN_CORRUPTION.
@@ -90,9 +93,27 @@ static int mf_size(cairn__file *f, uint64_t *size)
     *size = ((memfile *)f)->data.len;
     return 0;
 }
+/* As a mapped file offers: the bytes in place, no copy. */
+static int mf_view(cairn__file *f, uint64_t off, size_t n, const char **out,
+                   size_t *got)
+{
+    memfile *m = (memfile *)f;
+    *out = NULL;
+    *got = 0;
+    if (off < m->data.len) {
+        *out = m->data.data + off;
+        *got = m->data.len - off < n ? m->data.len - off : n;
+    }
+    return 0;
+}
 static const cairn__file_ops mf_ops = {mf_pread, mf_read, mf_skip, mf_append,
                                        mf_nop,   mf_nop,  mf_size, mf_nop,
                                        NULL,     NULL};
+/* The same file read as a mapped one: blocks are decoded through view(),
+ * the path the POSIX env takes by default (mmap_reads). */
+static const cairn__file_ops mf_view_ops = {
+    mf_pread, mf_read, mf_skip, mf_append, mf_nop,
+    mf_nop,   mf_size, mf_nop,  NULL,      mf_view};
 
 /* ---- the model for mode 1 ---- */
 
@@ -241,6 +262,9 @@ static void recipe(uint8_t opts, const uint8_t *p, size_t size,
     CHECK(fsize == f.data.len);
     cairn__table_builder_destroy(tb);
 
+    /* Read back as written, then (bit 7) as a mapped file. */
+    if (opts & 0x80)
+        f.base.ops = &mf_view_ops;
     probe(&f, 1, o.bloom_bits_per_key > 0, cache, m, n, p, size);
     /* Damage: xor input bytes in at input-chosen places. */
     for (size_t j = 0; j + 1 < size && j < 16; j += 2) {
@@ -269,7 +293,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         memfile f;
         memset(&f, 0, sizeof f);
-        f.base.ops = &mf_ops;
+        /* Bit 2: read as a mapped file (blocks decoded in place). */
+        f.base.ops = (data[0] >> 2) & 1 ? &mf_view_ops : &mf_ops;
         CHECK(cairn__buf_append(&f.data, data + 1, size - 1) == 0);
         probe(&f, 1, 1, cache, NULL, 0, data + 1, size - 1);
         probe(&f, 0, (data[0] >> 1) & 1, NULL, NULL, 0, data + 1, size - 1);
