@@ -100,8 +100,13 @@
 #define COMBINE_ASLEEP_MAX 8
 
 /* How long a turn waiting for the turn before it to be published spins
- * (when a core is free) before it sleeps (pub_wait). */
-#define PUB_SPIN_NS 20000u
+ * (when a core is free) before it sleeps (pub_wait). Linking a turn's
+ * entries takes about a microsecond; a turn still unpublished after a few
+ * has most likely lost its core, and spinning on would only burn the
+ * other one. Measured (1M puts, 64 threads, tmpfs): of the waits that
+ * ended while spinning, 83% ended within 4 us (2.1k under 1 us, 3.0k
+ * under 2, 2.4k under 4, 0.8k under 8, 0.7k under 20). */
+#define PUB_SPIN_NS 4000u
 
 typedef struct sync_waiter sync_waiter;
 static sync_waiter *detach_sync_waiters(cairn_db *db);
