@@ -136,6 +136,13 @@ static void test_every_workload_every_engine(void **state)
     tool_run_free(&r);
     assert_true(ne >= 1);
     assert_string_equal(engines[0], "cairn");
+#if defined(__SANITIZE_THREAD__)
+    /* Debian's LevelDB and RocksDB are not built with ThreadSanitizer,
+     * which cannot see their atomics and reports their own lock-free
+     * reads as races; under it only cairn runs (the plain and ASan builds
+     * compare the engines). */
+    ne = 1;
+#endif
 
     char list[64] = "";
     for (int i = 0; i < ne; i++)
