@@ -76,6 +76,9 @@ static void print_setup(const struct bench_config *cfg, const char *dir)
            cfg->threads == 1 ? "" : "s");
     if (cfg->duration > 0)
         printf("  each workload stops after %.1f s\n", cfg->duration);
+    if (cfg->writer_rate > 0)
+        printf("  readwhilewriting's writer: at most %llu puts/s\n",
+               (unsigned long long)cfg->writer_rate);
     printf("  dir %s, compression %s, write_buffer_size %s%zu, bloom_bits "
            "%d%s%s\n",
            dir, cfg->compression ? "snappy" : "none",

@@ -67,6 +67,7 @@ struct bench_config {
     int threads;
     uint64_t num;             /* total operations per workload */
     double duration;          /* > 0: stop each workload after this long */
+    uint64_t writer_rate;     /* readwhilewriting's writer: puts/s, 0 free */
     size_t value_size;        /* bytes per value (default 100) */
     int histogram;            /* time every operation */
     const char *db;           /* NULL: a fresh temporary directory */

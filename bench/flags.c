@@ -65,6 +65,9 @@ void bench_flags_usage(FILE *f)
         "  --duration=SECONDS     stop each workload after this long, "
         "whatever num\n"
         "                         says (default 0: no limit)\n"
+        "  --writer_rate=N        readwhilewriting's writer does at most N "
+        "puts a second\n"
+        "                         (default 0: as many as it can)\n"
         "  --value_size=N         bytes per value (default 100), half "
         "compressible\n"
         "  --histogram            time every op: p50/p99/p99.9/max latency\n"
@@ -249,6 +252,11 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
             return usage_error(msg, "--duration wants seconds, got '%s'",
                                v ? v : "");
         cfg->duration = d;
+    } else if (strcmp(name, "writer_rate") == 0) {
+        if (parse_u64(v, 0, 1000000000ull, &n) != 0)
+            return usage_error(
+                msg, "--writer_rate wants puts a second, got '%s'", v ? v : "");
+        cfg->writer_rate = n;
     } else if (strcmp(name, "value_size") == 0) {
         if (parse_u64(v, 0, 64u << 20, &n) != 0)
             return usage_error(msg, "--value_size wants 0..64Mi, got '%s'",

@@ -186,15 +186,34 @@ static int body_readseq(struct worker *w)
 }
 
 /* readwhilewriting's writer: random overwrites until the readers are done.
- * Its operations are reported in the note, not in the workload's rate. */
+ * Its operations are reported in the note, not in the workload's rate.
+ * With --writer_rate it keeps to a schedule (put k is due k / rate seconds
+ * after the start) and sleeps while it is ahead, so engines can be
+ * compared reading under the same write load. */
 static int body_writer(struct worker *w)
 {
     uint64_t num = w->run->cfg->num;
+    uint64_t rate = w->run->cfg->writer_rate;
+    uint64_t start = bench_now_ns(), done = 0;
     while (!atomic_load_explicit(&w->run->writer_stop, memory_order_relaxed) &&
            !stopped(w)) {
+        if (rate > 0) {
+            uint64_t due =
+                start + (uint64_t)((double)done * 1e9 / (double)rate);
+            uint64_t now = bench_now_ns();
+            if (due > now) {
+                /* At most 10 ms at a time, so the stop is seen soon. */
+                uint64_t ns = due - now < 10000000u ? due - now : 10000000u;
+                struct timespec ts = {(time_t)(ns / 1000000000u),
+                                      (long)(ns % 1000000000u)};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+        }
         if (put_key(w, bench_rng_uniform(&w->rng, num)) != 0)
             return -1;
         op_done(w, BENCH_KEY_SIZE + w->run->cfg->value_size);
+        done++;
     }
     return 0;
 }

@@ -2,7 +2,7 @@
  * test_tool_bench.c: the benchmark driver, run for real through `cairn
  * bench` with tiny sizes: every workload on every engine compiled in, the
  * two probes, the CSV the comparison script reads, the time box and the
- * usage errors.
+ * usage errors, and --writer_rate.
  *
  * Nothing here measures speed (performance lives in the benchmarks). What
  * is checked is that each workload runs to completion and reports what it
@@ -248,6 +248,44 @@ static void test_duration_stops_a_run(void **state)
     free(text);
 }
 
+/* --writer_rate holds readwhilewriting's writer to its rate: over a 1 s
+ * run at 1000 puts/s it may not do more than its schedule allows (an
+ * unlimited writer does hundreds of thousands), and it does write. */
+static void test_writer_rate(void **state)
+{
+    FIXTURE(state);
+    need_driver(dir);
+    char db_flag[4200];
+    snprintf(db_flag, sizeof db_flag, "--db=%s/b", dir);
+    tool_run r;
+    RUN_EXPECT(&r, dir, 0, "bench", "--benchmarks=fillrandom", "--num=20000",
+               db_flag);
+    tool_run_free(&r);
+    /* More gets than a second allows: --duration ends the run at 1 s. */
+    RUN_EXPECT(&r, dir, 0, "bench", "--benchmarks=readwhilewriting",
+               "--use_existing_db", "--num=1000000000", "--duration=1",
+               "--writer_rate=1000", db_flag);
+    const char *line = strstr(r.out, "\nreadwhilewriting ");
+    assert_non_null(line);
+    const char *wp = strstr(line, "writer: ");
+    assert_non_null(wp);
+    long puts = strtol(wp + 8, NULL, 10);
+    double secs = 0;
+    char wl[64], eng[64];
+    int thr;
+    unsigned long long ops;
+    assert_int_equal(
+        sscanf(line + 1, "%63s %63s %d %llu %lf", wl, eng, &thr, &ops, &secs),
+        5);
+    if (puts < 1 || (double)puts > 1000.0 * secs * 1.5 + 50.0)
+        fail_msg("writer did %ld puts in %.3f s at --writer_rate=1000", puts,
+                 secs);
+    tool_run_free(&r);
+    RUN_EXPECT(&r, dir, 2, "bench", "--writer_rate=fast");
+    assert_non_null(strstr(r.err, "--writer_rate"));
+    tool_run_free(&r);
+}
+
 /* Bad flags are usage errors (exit 2) that name the flag. */
 static void test_usage_errors(void **state)
 {
@@ -275,6 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TOOL_TEST(test_every_workload_every_engine),
         TOOL_TEST(test_duration_stops_a_run),
+        TOOL_TEST(test_writer_rate),
         TOOL_TEST(test_usage_errors),
     };
     return tool_run_tests("test_tool_bench", tests,
