@@ -126,14 +126,18 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
         spin_ok += LD(s->stripe[i].spin_ok);
         blocks += LD(s->stripe[i].blocks);
     }
-    CAIRN_TRY(
-        add(out,
-            "  commit latency us: p50 %.1f p99 %.1f p99.9 %.1f max %.1f "
-            "(%" PRIu64 " writes)\n",
-            (double)cairn__hist_quantile(h, CAIRN__STRIPES, 0.5) / 1000.0,
-            (double)cairn__hist_quantile(h, CAIRN__STRIPES, 0.99) / 1000.0,
-            (double)cairn__hist_quantile(h, CAIRN__STRIPES, 0.999) / 1000.0,
-            (double)mx / 1000.0, count));
+    /* A quantile is its bucket's upper edge, which can lie above the
+     * largest value seen: never report one above the maximum. */
+    double q[3];
+    static const double qs[3] = {0.5, 0.99, 0.999};
+    for (int i = 0; i < 3; i++) {
+        uint64_t v = cairn__hist_quantile(h, CAIRN__STRIPES, qs[i]);
+        q[i] = (double)(v < mx ? v : mx) / 1000.0;
+    }
+    CAIRN_TRY(add(out,
+                  "  commit latency us: p50 %.1f p99 %.1f p99.9 %.1f max %.1f "
+                  "(%" PRIu64 " writes)\n",
+                  q[0], q[1], q[2], (double)mx / 1000.0, count));
     static const char *names[CAIRN__STALL_KINDS] = {
         "level-0 slowdown", "memtable full", "level-0 stop"};
     for (int i = 0; i < CAIRN__STALL_KINDS; i++)

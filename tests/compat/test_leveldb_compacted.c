@@ -170,8 +170,34 @@ static void w_churn(run *r, size_t n, size_t limit)
     w_commit(r);
 }
 
+/* A watchdog per phase of the writes, so a hang names its phase; when it
+ * fires it prints the database's statistics (the write path's stalls and
+ * waits, the files per level). */
+static void print_stats(void *arg)
+{
+    run *r = arg;
+    if (r->db == NULL)
+        return;
+    static const char *const props[] = {"cairn.stats", "cairn.write-stats"};
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+        char *v = cairn_db_property(r->db, props[i]);
+        fprintf(stderr, "%s:\n%s\n", props[i], v ? v : "(none)");
+        cairn_free(v);
+    }
+}
+
+static void phase(run *r, const char *what)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "[%s] %s", r->cfg->name, what);
+    tu_watchdog_disarm();
+    tu_watchdog_arm(300, msg);
+}
+
 static void cairn_writes(run *r, cairn_env *env, const char *dir)
 {
+    tu_watchdog_on_fire(print_stats, r);
+    tu_watchdog_arm(300, "open");
     cairn_options *o = cairn_options_create();
     assert_non_null(o);
     ok(r, cairn_options_set_create_if_missing(o, 1), "options");
@@ -190,6 +216,7 @@ static void cairn_writes(run *r, cairn_env *env, const char *dir)
     assert_non_null(r->batch);
 
     size_t asc = r->n * 2 / 5;
+    phase(r, "ascending puts");
     for (size_t id = 0; id < asc; id++) {
         w_op(r, id, 1);
         if (id % 100 == 99)
@@ -210,6 +237,7 @@ static void cairn_writes(run *r, cairn_env *env, const char *dir)
         perm[i - 1] = perm[j];
         perm[j] = t;
     }
+    phase(r, "random puts");
     for (size_t i = 0; i < rest; i++) {
         w_op(r, perm[i], 1);
         if (tu_rng_uniform(&r->rng, 2) == 0) {
@@ -225,14 +253,18 @@ static void cairn_writes(run *r, cairn_env *env, const char *dir)
 
     unsigned char a[KEY_CAP], b[KEY_CAP];
     size_t al = make_key(r, r->n / 3, a), bl = make_key(r, 2 * r->n / 3, b);
+    phase(r, "compact_range");
     ok(r, cairn_db_compact_range(r->db, a, al, b, bl), "compact_range");
 
+    phase(r, "churn with compaction paused");
     ok(r, cairn_db_pause_compaction(r->db), "pause");
     for (int round = 0; round < 3; round++) {
         w_churn(r, r->n / 100 + 200, r->n);
         ok(r, cairn_db_flush(r->db), "flush");
     }
     w_churn(r, 300, r->n); /* left in the log */
+    tu_watchdog_disarm();
+    tu_watchdog_on_fire(NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -378,6 +378,40 @@ static void test_switches_counted(void **state)
     tu_watchdog_disarm();
 }
 
+/* The reported latency quantiles are in order and never above the
+ * maximum, even for a single write (a quantile is read from a histogram
+ * bucket whose upper edge may lie above any value seen). */
+static void test_latency_quantiles_ordered(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "latency quantiles");
+    gate_env *g = gate_env_create(0);
+    cairn_options *opt = cairn_options_create();
+    cairn_db *db = open_db(g, opt);
+    for (int round = 0; round < 2; round++) {
+        int writes = round == 0 ? 1 : 200;
+        for (int i = 0; i < writes; i++)
+            assert_int_equal(cairn_db_put(db, NULL, "k", 1, "v", 1), 0);
+        char *st = cairn_db_property(db, "cairn.write-stats");
+        assert_non_null(st);
+        const char *l = strstr(st, "commit latency us:");
+        assert_non_null(l);
+        double p50, p99, p999, mx;
+        assert_int_equal(sscanf(l,
+                                "commit latency us: p50 %lf p99 %lf p99.9 "
+                                "%lf max %lf",
+                                &p50, &p99, &p999, &mx),
+                         4);
+        if (!(p50 > 0 && p50 <= p99 && p99 <= p999 && p999 <= mx))
+            fail_msg("after %d writes: %.120s", round == 0 ? 1 : 201, l);
+        cairn_free(st);
+    }
+    assert_int_equal(cairn_db_close(db), 0);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_batch_unmodified),
         cmocka_unit_test(test_no_slowdown),
         cmocka_unit_test(test_switches_counted),
+        cmocka_unit_test(test_latency_quantiles_ordered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

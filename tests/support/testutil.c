@@ -121,6 +121,16 @@ static int wd_generation;
 static pthread_t wd_thread;
 static unsigned wd_seconds;
 static char wd_what[256];
+static void (*wd_fire_fn)(void *);
+static void *wd_fire_arg;
+
+void tu_watchdog_on_fire(void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&wd_mu);
+    wd_fire_fn = fn;
+    wd_fire_arg = arg;
+    pthread_mutex_unlock(&wd_mu);
+}
 
 static void *watchdog_main(void *arg)
 {
@@ -134,6 +144,12 @@ static void *watchdog_main(void *arg)
             wd_armed && wd_generation == gen) {
             fprintf(stderr, "WATCHDOG: %s did not finish within %u s\n",
                     wd_what, wd_seconds);
+            void (*fn)(void *) = wd_fire_fn;
+            void *arg = wd_fire_arg;
+            pthread_mutex_unlock(&wd_mu);
+            if (fn != NULL)
+                fn(arg);
+            fflush(stderr);
             _exit(99);
         }
     }

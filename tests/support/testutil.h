@@ -40,6 +40,11 @@ void tu_rng_bytes(tu_rng *r, void *buf, size_t n);
 /* Kills the process with a message if not disarmed within `seconds`:
  * the "no writer waits forever" guard for concurrency tests. */
 void tu_watchdog_arm(unsigned seconds, const char *what);
+/* Called by a watchdog that fires, after its message and before the
+ * process exits, to print what may explain the hang (NULL: nothing). It
+ * runs on the watchdog's thread while the test is stuck, so it must not
+ * wait for anything the stuck thread may hold for long. */
+void tu_watchdog_on_fire(void (*fn)(void *arg), void *arg);
 void tu_watchdog_disarm(void);
 
 /* Scale factor for workloads: $CAIRN_TEST_SCALE (default 1). Sanitizer
