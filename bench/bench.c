@@ -125,7 +125,8 @@ static int run_engine(const struct bench_config *cfg,
         goto out;
     for (int i = 0; i < cfg->n_benchmarks; i++) {
         const char *name = cfg->benchmarks[i];
-        if (strcmp(name, "syncprobe") == 0 || strcmp(name, "groupprobe") == 0)
+        if (strcmp(name, "syncprobe") == 0 || strcmp(name, "groupprobe") == 0 ||
+            strcmp(name, "memprobe") == 0)
             continue;
         if (bench_workload_fresh(name)) {
             if (cfg->use_existing_db) {
@@ -184,15 +185,16 @@ static int run_all(const struct bench_config *cfg)
     int failed = 0;
     print_setup(cfg, dir);
 
-    static const char *const probes[] = {"syncprobe", "groupprobe"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const probes[] = {"syncprobe", "groupprobe", "memprobe"};
+    for (int k = 0; k < 3; k++) {
         for (int i = 0; i < cfg->n_benchmarks; i++) {
             if (strcmp(cfg->benchmarks[i], probes[k]) != 0)
                 continue;
             struct bench_result *res = malloc(sizeof(*res));
             int prc = res == NULL ? -1
                       : k == 0    ? bench_syncprobe_run(cfg, dir, res, &msg)
-                                  : bench_groupprobe_run(cfg, dir, res, &msg);
+                      : k == 1    ? bench_groupprobe_run(cfg, dir, res, &msg)
+                                  : bench_memprobe_run(cfg, res, &msg);
             if (prc != 0 || publish(cfg, res, &msg) != 0) {
                 fprintf(stderr, "cairn_bench: %s: %s\n", probes[k],
                         res ? msg.text : "out of memory");

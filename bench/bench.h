@@ -236,6 +236,19 @@ int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
 int bench_groupprobe_run(const struct bench_config *cfg, const char *dir,
                          struct bench_result *res, struct bench_msg *msg);
 
+/* --threads threads put --num entries into one shared cairn memtable with
+ * no log and no database (memprobe.c): what sharing the memtable between
+ * cores costs here, the ceiling of many-thread fillrandom. */
+int bench_memprobe_run(const struct bench_config *cfg, struct bench_result *res,
+                       struct bench_msg *msg);
+
+/* Clears res and names what it measures (workload.c). */
+void bench_result_start(struct bench_result *res, const char *workload,
+                        const char *engine, int threads, int timed);
+/* User plus system CPU time of the whole process so far, in seconds; -1
+ * if unknown (workload.c). */
+double bench_process_cpu_seconds(void);
+
 /* Prints the table header / one row on stdout. */
 void bench_report_header(void);
 void bench_report_row(const struct bench_result *res);

@@ -153,12 +153,7 @@ int bench_groupprobe_run(const struct bench_config *cfg, const char *dir,
     if ((size_t)snprintf(path, sizeof(path), "%s/groupprobe.tmp", dir) >=
         sizeof(path))
         return bench_fail(msg, "groupprobe: directory name too long");
-    memset(res, 0, sizeof(*res));
-    res->workload = "groupprobe";
-    res->engine = "disk";
-    res->threads = cfg->threads;
-    res->timed = cfg->histogram;
-    bench_hist_init(&res->hist);
+    bench_result_start(res, "groupprobe", "disk", cfg->threads, cfg->histogram);
 
     probe p;
     memset(&p, 0, sizeof p);

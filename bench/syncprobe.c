@@ -44,12 +44,7 @@ int bench_syncprobe_run(const struct bench_config *cfg, const char *dir,
         sizeof(path))
         return bench_fail(msg, "syncprobe: directory name too long");
 
-    memset(res, 0, sizeof(*res));
-    res->workload = "syncprobe";
-    res->engine = "disk";
-    res->threads = 1;
-    res->timed = cfg->histogram;
-    bench_hist_init(&res->hist);
+    bench_result_start(res, "syncprobe", "disk", 1, cfg->histogram);
 
     int fd =
         open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);

@@ -240,7 +240,7 @@ static const struct workload *find_workload(const char *name)
 int bench_workload_known(const char *name)
 {
     return find_workload(name) != NULL || strcmp(name, "syncprobe") == 0 ||
-           strcmp(name, "groupprobe") == 0;
+           strcmp(name, "groupprobe") == 0 || strcmp(name, "memprobe") == 0;
 }
 
 int bench_workload_fresh(const char *name)
@@ -362,9 +362,18 @@ static void monitor(struct run *r, struct worker *ws, int nthreads,
         fputc('\n', stderr);
 }
 
-/* User plus system CPU time of the whole process so far, in seconds; -1
- * if unknown. */
-static double process_cpu_seconds(void)
+void bench_result_start(struct bench_result *res, const char *workload,
+                        const char *engine, int threads, int timed)
+{
+    memset(res, 0, sizeof(*res));
+    res->workload = workload;
+    res->engine = engine;
+    res->threads = threads;
+    res->timed = timed;
+    bench_hist_init(&res->hist);
+}
+
+double bench_process_cpu_seconds(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
@@ -436,12 +445,7 @@ int bench_workload_run(const struct bench_config *cfg,
 
     int nthreads = cfg->threads;
     int nworkers = nthreads + (wl->writer ? 1 : 0);
-    memset(res, 0, sizeof(*res));
-    res->workload = wl->name;
-    res->engine = eng->name;
-    res->threads = nthreads;
-    res->timed = cfg->histogram;
-    bench_hist_init(&res->hist);
+    bench_result_start(res, wl->name, eng->name, nthreads, cfg->histogram);
 
     struct run r = {.cfg = cfg, .eng = eng, .db = db, .wl = wl};
     r.sync = wl->sync || cfg->sync;
@@ -482,13 +486,13 @@ int bench_workload_run(const struct bench_config *cfg,
     pthread_cond_broadcast(&r.cv);
     pthread_mutex_unlock(&r.mu);
     uint64_t t0 = bench_now_ns();
-    double cpu0 = process_cpu_seconds();
+    double cpu0 = bench_process_cpu_seconds();
 
     if (created == nworkers)
         monitor(&r, ws, nthreads, nworkers, t0);
     for (int i = 0; i < created; i++)
         pthread_join(ws[i].tid, NULL);
-    double cpu1 = process_cpu_seconds();
+    double cpu1 = bench_process_cpu_seconds();
     uint64_t t1 = bench_now_ns();
     if (created == nworkers)
         rc = collect(&r, ws, nthreads, nworkers, res, msg);

@@ -56,6 +56,8 @@
 #   BENCH_SYNCPROBE_NUM   the sizes above
 #   BENCH_GROUPPROBE=0    skip groupprobe (run after each fillsync thread
 #                         count by default)
+#   BENCH_MEMPROBE=0      skip memprobe (run after each fillrandom thread
+#                         count by default)
 set -euo pipefail
 export LC_ALL=C
 
@@ -173,6 +175,18 @@ for rep in $(seq 1 "$REPS"); do
                     echo "failed,$e,$w,$t" >>"$WORK/failed.csv"
                 fi
             done
+            if [ "$w" = fillrandom ] && [ "${BENCH_MEMPROBE:-1}" = 1 ]; then
+                # What sharing one memtable between t threads costs here,
+                # with no log and no database: see bench/memprobe.c.
+                echo "== rep $rep: memprobe threads=$t $sizes" >>"$LOG"
+                # shellcheck disable=SC2086
+                if "$BIN" --benchmarks=memprobe --threads="$t" $sizes \
+                    --write_buffer_size=$WBS --csv="$RAW" >>"$LOG" 2>&1; then
+                    say "rep $rep memprobe $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
+                else
+                    say "rep $rep memprobe $t threads: FAILED (log: $LOG)"
+                fi
+            fi
             if [ "$w" = fillsync ] && [ "${BENCH_GROUPPROBE:-1}" = 1 ]; then
                 # The ceiling of synced writes by t threads here, with no
                 # database: see bench/groupprobe.c.
@@ -357,6 +371,14 @@ being reworked, so its numbers are preliminary.
   of them has written and fdatasynced everything appended (bench/groupprobe.c).
   With many threads it shows what sleeping and waking threads around shared
   syncs costs on this machine before any database work.
+- **memprobe** (after each fillrandom thread count, same number of puts) is
+  the analogue for writes without sync: the threads put fillrandom's keys
+  and values into ONE shared cairn memtable with the least synchronisation
+  a shared memtable needs (a mutex around building the entry in the arena,
+  then cairn's lock-free concurrent link), and nothing else: no log, no
+  sequence publication, no compaction (bench/memprobe.c). Its rate at N
+  threads against one thread is what sharing the memtable's cache lines
+  between cores costs here, before any other database work.
 
 EOF
 if [ -n "$NOTES" ]; then
@@ -404,6 +426,29 @@ for w in $WORKLOADS; do
             printf '| %s | %s | %s |' "$t" "$(fmt_int "$g")" "$(fmt_int "$(get groupprobe disk "$t" 7)")"
             for e in $ENGINES; do printf ' %s |' "$(ratio "$(get "$w" "$e" "$t" 5)" "$g")"; done
             printf '\n'
+        done
+        printf '\n'
+    fi
+    if [ "$w" = fillrandom ] && [ -n "$(get memprobe memory 1 5)" ]; then
+        m1=$(get memprobe memory 1 5)
+        printf 'Each thread count against the same engine at one thread (median
+'
+        printf 'over median), beside **memprobe**, one shared memtable and nothing
+'
+        printf 'else (median of %s runs), against its own one-thread rate:
+
+' "$REPS"
+        printf '| threads |'
+        for e in $ENGINES; do printf ' %s/own 1t |' "$e"; done
+        printf ' memprobe ops/s | memprobe cores | memprobe/own 1t |
+|---:|'
+        for e in $ENGINES; do printf -- '---:|'; done
+        printf -- '---:|---:|---:|\n'
+        for t in $THREADS; do
+            printf '| %s |' "$t"
+            for e in $ENGINES; do printf ' %s |' "$(ratio "$(get "$w" "$e" "$t" 5)" "$(get "$w" "$e" 1 5)")"; done
+            mt=$(get memprobe memory "$t" 5)
+            printf ' %s | %s | %s |\n' "$(fmt_int "$mt")" "$(fmt_plain "$(get memprobe memory "$t" 9)")" "$(ratio "$mt" "$m1")"
         done
         printf '\n'
     fi

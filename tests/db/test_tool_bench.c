@@ -1,7 +1,7 @@
 /*
  * test_tool_bench.c: the benchmark driver, run for real through `cairn
  * bench` with tiny sizes: every workload on every engine compiled in, the
- * two probes, the CSV the comparison script reads, the time box and the
+ * three probes, the CSV the comparison script reads, the time box and the
  * usage errors, and --writer_rate.
  *
  * Nothing here measures speed (performance lives in the benchmarks). What
@@ -154,7 +154,7 @@ static void test_every_workload_every_engine(void **state)
     snprintf(csv, sizeof csv, "%s/r.csv", dir);
     snprintf(csv_flag, sizeof csv_flag, "--csv=%s", csv);
     RUN_EXPECT(&r, dir, 0, "bench", eng_flag,
-               "--benchmarks=syncprobe,groupprobe,fillseq,fillrandom,"
+               "--benchmarks=syncprobe,groupprobe,memprobe,fillseq,fillrandom,"
                "overwrite,fillsync,readrandom,readseq,readwhilewriting",
                "--num=" NUM, "--threads=2", "--histogram", db_flag, csv_flag);
 
@@ -179,6 +179,11 @@ static void test_every_workload_every_engine(void **state)
     split_row(line, &rw);
     assert_true(check_row(&rw, "disk", "groupprobe", "2") == NUM_INT);
     assert_string_equal(rw.f[11], "");
+    line = strtok_r(NULL, "\n", &save);
+    assert_non_null(line);
+    split_row(line, &rw);
+    assert_true(check_row(&rw, "memory", "memprobe", "2") == NUM_INT);
+    assert_true(num(rw.f[11]) > 0); /* cores busy */
 
     double seq_entries = -1;
     long found = -1;
