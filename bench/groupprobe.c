@@ -47,6 +47,7 @@ typedef struct probe {
     size_t len, cap;
     uint64_t appended, durable; /* appends counted; Locked: mu */
     int syncing;                /* Locked: mu */
+    uint64_t syncs;             /* fdatasyncs that succeeded; Locked: mu */
     int err;                    /* errno of a failed write/sync; Locked: mu */
     uint64_t num, limit_ns, start;
     uint64_t taken; /* appends handed out; Locked: mu */
@@ -112,8 +113,10 @@ static int probe_write(probe *p, const char *rec)
         p->syncing = 0;
         if (err != 0)
             p->err = err;
-        else
+        else {
             p->durable = target;
+            p->syncs++;
+        }
         pthread_cond_broadcast(&p->cv);
     }
     int err = p->err;
@@ -202,7 +205,8 @@ int bench_groupprobe_run(const struct bench_config *cfg, const char *dir,
         rc = bench_fail(msg, "groupprobe: write/fdatasync %s: %s", path,
                         strerror(p.err));
     snprintf(res->note, sizeof(res->note),
-             "append %d B, group fdatasync, no db", PROBE_BYTES);
+             "append %d B, group fdatasync, no db, %.1f writes per sync",
+             PROBE_BYTES, p.syncs ? (double)res->ops / (double)p.syncs : 0.0);
 out:
     free(ts);
     free(p.buf);
