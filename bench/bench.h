@@ -68,6 +68,7 @@ struct bench_config {
     uint64_t num;             /* total operations per workload */
     double duration;          /* > 0: stop each workload after this long */
     uint64_t writer_rate;     /* readwhilewriting's writer: puts/s, 0 free */
+    int memprobe_layout;      /* bench_memprobe_layout(); 0 shared */
     size_t value_size;        /* bytes per value (default 100) */
     int histogram;            /* time every operation */
     const char *db;           /* NULL: a fresh temporary directory */
@@ -238,9 +239,14 @@ int bench_groupprobe_run(const struct bench_config *cfg, const char *dir,
 
 /* --threads threads put --num entries into one shared cairn memtable with
  * no log and no database (memprobe.c): what sharing the memtable between
- * cores costs here, the ceiling of many-thread fillrandom. */
+ * cores costs here, the ceiling of many-thread fillrandom. With
+ * cfg->memprobe_layout, per-CPU memtables instead, with or without one
+ * shared log buffer. */
 int bench_memprobe_run(const struct bench_config *cfg, struct bench_result *res,
                        struct bench_msg *msg);
+/* --memprobe_layout's value as a number (0 shared, 1 percpu, 2
+ * percpu_log), or -1 for an unknown name. */
+int bench_memprobe_layout(const char *name);
 
 /* Clears res and names what it measures (workload.c). */
 void bench_result_start(struct bench_result *res, const char *workload,

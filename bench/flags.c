@@ -73,6 +73,10 @@ void bench_flags_usage(FILE *f)
         "  --writer_rate=N        readwhilewriting's writer does at most N "
         "puts a second\n"
         "                         (default 0: as many as it can)\n"
+        "  --memprobe_layout=L    memprobe's memtables: shared (default), "
+        "percpu (one\n"
+        "                         per CPU), percpu_log (per CPU plus one "
+        "shared log)\n"
         "  --value_size=N         bytes per value (default 100), half "
         "compressible\n"
         "  --histogram            time every op: p50/p99/p99.9/max latency\n"
@@ -262,6 +266,14 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
             return usage_error(
                 msg, "--writer_rate wants puts a second, got '%s'", v ? v : "");
         cfg->writer_rate = n;
+    } else if (strcmp(name, "memprobe_layout") == 0) {
+        int layout = v ? bench_memprobe_layout(v) : -1;
+        if (layout < 0)
+            return usage_error(msg,
+                               "--memprobe_layout wants shared, percpu or "
+                               "percpu_log, got '%s'",
+                               v ? v : "");
+        cfg->memprobe_layout = layout;
     } else if (strcmp(name, "value_size") == 0) {
         if (parse_u64(v, 0, 64u << 20, &n) != 0)
             return usage_error(msg, "--value_size wants 0..64Mi, got '%s'",

@@ -378,7 +378,10 @@ being reworked, so its numbers are preliminary.
   then cairn's lock-free concurrent link), and nothing else: no log, no
   sequence publication, no compaction (bench/memprobe.c). Its rate at N
   threads against one thread is what sharing the memtable's cache lines
-  between cores costs here, before any other database work.
+  between cores costs here, before any other database work. On this VM
+  that cost comes and goes with where the host places the two vCPUs
+  (docs/design.md, "Which waits sleep"), which is why the probe runs
+  beside every fillrandom thread count.
 
 EOF
 if [ -n "$NOTES" ]; then

@@ -2,7 +2,7 @@
  * test_tool_bench.c: the benchmark driver, run for real through `cairn
  * bench` with tiny sizes: every workload on every engine compiled in, the
  * three probes, the CSV the comparison script reads, the time box and the
- * usage errors, and --writer_rate.
+ * usage errors, --writer_rate and memprobe's layouts.
  *
  * Nothing here measures speed (performance lives in the benchmarks). What
  * is checked is that each workload runs to completion and reports what it
@@ -291,6 +291,40 @@ static void test_writer_rate(void **state)
     tool_run_free(&r);
 }
 
+/* memprobe in each of its layouts puts every entry and says which layout
+ * it measured. */
+static void test_memprobe_layouts(void **state)
+{
+    FIXTURE(state);
+    need_driver(dir);
+    static const char *const layouts[][2] = {
+        {"shared", "shared memtable, 1 shard"},
+        {"percpu", "percpu memtable, "},
+        {"percpu_log", "percpu_log memtable + shared log, "},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--memprobe_layout=%s", layouts[i][0]);
+        tool_run r;
+        RUN_EXPECT(&r, dir, 0, "bench", "--benchmarks=memprobe", flag,
+                   "--threads=3", "--num=3000");
+        const char *line = strstr(r.out, "\nmemprobe ");
+        if (line == NULL)
+            fail_msg("%s: no memprobe row: %s", flag, r.out);
+        char wl[64], eng[64];
+        int thr;
+        unsigned long long ops;
+        assert_int_equal(
+            sscanf(line + 1, "%63s %63s %d %llu", wl, eng, &thr, &ops), 4);
+        assert_string_equal(eng, "memory");
+        assert_int_equal(thr, 3);
+        assert_int_equal(ops, 3000);
+        if (strstr(line, layouts[i][1]) == NULL)
+            fail_msg("%s: the row does not name the layout: %s", flag, line);
+        tool_run_free(&r);
+    }
+}
+
 /* Bad flags are usage errors (exit 2) that name the flag. */
 static void test_usage_errors(void **state)
 {
@@ -303,6 +337,7 @@ static void test_usage_errors(void **state)
         {"--benchmarks=nosuch", "nosuch"},
         {"--value_size=x", "value_size"},
         {"--cairn-opt=bogus", "cairn-opt"},
+        {"--memprobe_layout=ring", "memprobe_layout"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tool_run r;
@@ -319,6 +354,7 @@ int main(void)
         TOOL_TEST(test_every_workload_every_engine),
         TOOL_TEST(test_duration_stops_a_run),
         TOOL_TEST(test_writer_rate),
+        TOOL_TEST(test_memprobe_layouts),
         TOOL_TEST(test_usage_errors),
     };
     return tool_run_tests("test_tool_bench", tests,
