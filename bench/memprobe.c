@@ -55,7 +55,7 @@
 #define PROBE_WRITE_BUFFER (4u << 20)
 
 #define PROBE_MAX_SHARDS 64
-#define PROBE_LOG_BYTES  (1u << 20) /* the shared log buffer (wraps) */
+#define PROBE_LOG_BYTES  (1u << 20) /* the shared log buffer, at least */
 
 enum { LAYOUT_SHARED, LAYOUT_PERCPU, LAYOUT_PERCPU_LOG };
 
@@ -74,7 +74,8 @@ typedef struct probe {
     cairn__arena_pool pool;
     _Atomic uint64_t seq; /* last sequence handed out */
     pthread_mutex_t log_mu;
-    char *log;              /* percpu_log: PROBE_LOG_BYTES; Locked: log_mu */
+    char *log;              /* percpu_log: log_cap bytes, wrapping */
+    size_t log_cap;         /* room for two records at least */
     size_t log_off;         /* Locked: log_mu */
     _Atomic uint64_t taken; /* entries handed out */
     _Atomic int err;        /* a cairn error code, 0 if none */
@@ -98,11 +99,11 @@ typedef struct probe_thread {
 static uint64_t log_append(probe *p, const char *key, const char *val,
                            size_t vlen)
 {
-    size_t body = 12 + 1 + 1 + BENCH_KEY_SIZE + 5 + vlen;
+    size_t body = 12 + 1 + 1 + BENCH_KEY_SIZE + 5 + vlen; /* at most */
     pthread_mutex_lock(&p->log_mu);
     uint64_t seq =
         atomic_fetch_add_explicit(&p->seq, 1, memory_order_relaxed) + 1;
-    if (p->log_off + 7 + body > PROBE_LOG_BYTES)
+    if (p->log_off + 7 + body > p->log_cap)
         p->log_off = 0;
     char *r = p->log + p->log_off, *b = r + 7, *e = b + 12;
     cairn__encode_fixed64(b, seq);
@@ -235,6 +236,12 @@ int bench_memprobe_run(const struct bench_config *cfg, struct bench_result *res,
         cfg->write_buffer_size ? cfg->write_buffer_size : PROBE_WRITE_BUFFER;
     p->limit = wbs / (size_t)p->nshards;
     p->vlen = cfg->value_size;
+    /* Big values (--value_size takes up to 64 MiB) get a buffer that holds
+     * two of their records. The header's 2-byte length is then truncated:
+     * LevelDB would fragment such a record, which this cost model skips. */
+    p->log_cap = 2 * (7 + 12 + 1 + 1 + BENCH_KEY_SIZE + 5 + p->vlen);
+    if (p->log_cap < PROBE_LOG_BYTES)
+        p->log_cap = PROBE_LOG_BYTES;
     p->num = cfg->num;
     p->limit_ns = cfg->duration > 0 ? (uint64_t)(cfg->duration * 1e9) : 0;
     p->timed = cfg->histogram;
@@ -251,7 +258,7 @@ int bench_memprobe_run(const struct bench_config *cfg, struct bench_result *res,
             cairn__memtable_create_pooled(&p->shard[i].mem, &p->pool) != 0)
             rc = bench_fail(msg, "memprobe: out of memory");
     if (rc == 0 && p->layout == LAYOUT_PERCPU_LOG &&
-        (p->log = malloc(PROBE_LOG_BYTES)) == NULL)
+        (p->log = malloc(p->log_cap)) == NULL)
         rc = bench_fail(msg, "memprobe: out of memory");
     int n = cfg->threads > 0 ? cfg->threads : 1;
     if (rc == 0 && (ts = calloc((size_t)n, sizeof *ts)) == NULL)

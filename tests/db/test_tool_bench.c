@@ -323,6 +323,14 @@ static void test_memprobe_layouts(void **state)
             fail_msg("%s: the row does not name the layout: %s", flag, line);
         tool_run_free(&r);
     }
+    /* A value larger than the probe's usual log buffer (1 MiB): the buffer
+     * must grow to hold it (the ASan build checks the copies). */
+    tool_run r;
+    RUN_EXPECT(&r, dir, 0, "bench", "--benchmarks=memprobe",
+               "--memprobe_layout=percpu_log", "--threads=2", "--num=6",
+               "--value_size=1500000");
+    assert_non_null(strstr(r.out, "\nmemprobe "));
+    tool_run_free(&r);
 }
 
 /* Bad flags are usage errors (exit 2) that name the flag. */
