@@ -26,12 +26,14 @@
  *
  * Its ratio of N threads to one thread says how much of a write's cost
  * grows once the memtable's cache lines move between cores. On the 2-core
- * VM this was written on, pinning every thread to one core (taskset -c 0)
- * kept 64 threads at 0.8-0.95 of one thread, while two cores dropped 2
- * threads to about 0.35 of one: the cross-core traffic, not the thread
- * count, is what costs. Not an upper bound for every design (memtables
- * sharded per core would avoid the sharing), but the ceiling of the
- * single shared memtable that LevelDB's format and cairn's design use.
+ * VM this was written on, that depends on the minute (docs/design.md,
+ * "Which waits sleep"): at times 2 to 64 threads made about half the
+ * one-thread rate while pinning them all to one core (taskset -c 0) kept
+ * 0.8-0.97 of it, so the cross-core traffic, not the thread count, is
+ * what costs; at other times the sharing cost nothing. Not an upper bound
+ * for every design (the percpu layout avoids the sharing), but the
+ * ceiling of the single shared memtable that LevelDB's design and
+ * cairn's use, measured in the same minutes as the engines.
  */
 #include "bench.h"
 
