@@ -42,6 +42,13 @@ int cairn__db_set_bg_error(cairn_db *db, int rc)
         cairn__infolog_printf(db->info,
                               "background error (sticky until reopen): %s",
                               db->bg_errmsg);
+        /* Whoever waits on bg_cv for a flush or a compaction (a leader
+         * stalled in flow control, a manual flush or compaction) must see
+         * the error now: with it set, the background thread starts no
+         * more work, so the broadcast it would make at the end of that
+         * work never comes. The error may come from outside the
+         * background thread (a former leader's failed log sync). */
+        cairn__cond_broadcast(&db->bg_cv);
     }
     return rc;
 }

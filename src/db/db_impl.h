@@ -244,8 +244,8 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
 int cairn__db_close(cairn_db *db);
 int cairn__db_destroy(const struct cairn_options *opt,
                       const char *name) CAIRN_WUR;
-/* Records the first background/durability error (D3); mu held. Returns
- * rc. */
+/* Records the first background/durability error (D3) and wakes every
+ * waiter on bg_cv; mu held. Returns rc. */
 int cairn__db_set_bg_error(cairn_db *db, int rc);
 
 /* Refreshes the atomic mirrors after a new version is installed; mu

@@ -343,6 +343,77 @@ static void test_no_slowdown(void **state)
     assert_int_equal(refusals, 3);
 }
 
+/* A sticky error raised outside the leader must wake a leader stalled in
+ * flow control. Sync writer a's pipelined sync runs after a has handed
+ * leadership on; meanwhile leader b waits for a flush to free the one
+ * immutable slot, and that flush is held at its table's sync. When a's
+ * sync fails, the error is sticky (item 6): b must return it at once, not
+ * sleep until the flush ends. (Found by test_power_loss_flush, which hung
+ * once in a few hundred runs: the writer waited for a flush that the
+ * background thread would no longer start after the error.) */
+static void test_sync_failure_wakes_stalled_leader(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "sync failure wakes stalled leader");
+    gate_env *g = gate_env_create(1);
+    cairn_options *opt = cairn_options_create();
+    assert_int_equal(cairn_options_set_write_buffer_size(opt, 64 * 1024), 0);
+    assert_int_equal(cairn_options_set_max_immutable_memtables(opt, 1), 0);
+    cairn_db *db = open_db(g, opt);
+    static char big[64 * 1024];
+    memset(big, 'x', sizeof big);
+
+    /* 1. Fill a memtable; the switch queues it, and its flush is held
+     * just before its table is synced: the immutable slot stays taken. */
+    gate_close(g, GATE_TABLE);
+    for (int i = 0; gl_write_stat(db, "memtable switch") == 0; i++) {
+        if (i == 64)
+            fail_msg("no memtable switch after 64 puts of 16 KiB");
+        char key[16];
+        snprintf(key, sizeof key, "f%02d", i);
+        assert_int_equal(cairn_db_put(db, NULL, key, 3, big, 16 * 1024), 0);
+    }
+    gate_wait_blocked(g, GATE_TABLE, 1);
+
+    /* 2. a's sync is held, and will fail. */
+    pthread_mutex_lock(&g->mu);
+    uint64_t ticket = g->tickets[GATE_SYNC];
+    pthread_mutex_unlock(&g->mu);
+    gate_fail_sync(g, ticket);
+    gate_close(g, GATE_SYNC);
+    cairn_batch *b[2] = {make_batch("a", 10), make_batch("b", 10)};
+    job jobs[2];
+    start_job(&jobs[0], db, b[0], 1, 0);
+    gate_wait_blocked(g, GATE_SYNC, 1);
+
+    /* 3. The memtable past its limit (the check comes before a write, so
+     * this one goes in), then b leads into the full immutable slot. */
+    assert_int_equal(cairn_db_put(db, NULL, "big", 3, big, sizeof big), 0);
+    start_job(&jobs[1], db, b[1], 0, 0);
+    while (gl_write_stat(db, "stall memtable full") == 0)
+        sleep_ms(1);
+
+    /* 4. a's sync fails; the flush is still held. */
+    gate_open(g, GATE_SYNC);
+    int a_rc = join_job(&jobs[0]);
+    int b_woke = finishes_within(&jobs[1], 5000);
+    gate_open(g, GATE_TABLE);
+    int b_rc = join_job(&jobs[1]);
+    int later = cairn_db_put(db, NULL, "c", 1, "v", 1);
+
+    assert_int_equal(cairn_db_close(db), 0);
+    gl_destroy_batches(b, 2);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
+    assert_int_equal(a_rc, CAIRN_IO);
+    if (!b_woke)
+        fail_msg("a leader stalled for a flush slept through the sticky "
+                 "error of a failed log sync");
+    assert_int_equal(b_rc, CAIRN_IO);
+    assert_int_equal(later, CAIRN_IO);
+}
+
 /* Flow control's last step, the memtable switch, is counted in
  * cairn.write-stats: once per switch, never for an empty flush. */
 static void test_switches_counted(void **state)
@@ -420,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_sync_boundary),
         cmocka_unit_test(test_batch_unmodified),
         cmocka_unit_test(test_no_slowdown),
+        cmocka_unit_test(test_sync_failure_wakes_stalled_leader),
         cmocka_unit_test(test_switches_counted),
         cmocka_unit_test(test_latency_quantiles_ordered),
     };

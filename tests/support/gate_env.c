@@ -58,6 +58,14 @@ void gate_open(gate_env *g, int k)
     pthread_mutex_unlock(&g->mu);
 }
 
+int gate_blocked(gate_env *g, int k)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->blocked[k];
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
 /* Waits until n threads wait at gate k. */
 void gate_wait_blocked(gate_env *g, int k, int n)
 {
@@ -111,6 +119,13 @@ void gate_fail_flush(gate_env *g, uint64_t n)
     pthread_mutex_unlock(&g->mu);
 }
 
+void gate_fail_sync(gate_env *g, uint64_t n)
+{
+    pthread_mutex_lock(&g->mu);
+    g->fail_sync = n;
+    pthread_mutex_unlock(&g->mu);
+}
+
 static int log_flush(cairn__file *f)
 {
     gate_env *g = ((gate_file *)f)->g;
@@ -133,14 +148,31 @@ static int log_sync(cairn__file *f)
  * count. */
 static int log_sync_flushed(cairn__file *f)
 {
-    gate_pass(((gate_file *)f)->g, GATE_SYNC);
-    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
+    gate_env *g = ((gate_file *)f)->g;
+    uint64_t me = gate_pass(g, GATE_SYNC);
+    pthread_mutex_lock(&g->mu);
+    int fail = me == g->fail_sync;
+    pthread_mutex_unlock(&g->mu);
+    if (fail)
+        return cairn__err(CAIRN_IO, "gate env: sync %llu fails",
+                          (unsigned long long)me);
+    atomic_fetch_add(&g->syncs, 1);
     return 0;
+}
+static int table_sync(cairn__file *f)
+{
+    gate_pass(((gate_file *)f)->g, GATE_TABLE);
+    return cairn__file_sync(GF(f));
 }
 
 static const cairn__file_ops plain_ops = {
     f_pread, f_read, f_skip,  f_append, f_flush,
     f_sync,  f_size, f_close, NULL,     NULL,
+};
+/* Written table files: their sync waits at GATE_TABLE. */
+static const cairn__file_ops table_ops = {
+    f_pread,    f_read, f_skip,  f_append, f_flush,
+    table_sync, f_size, f_close, NULL,     NULL,
 };
 /* Log files without sync_flushed: the leader syncs inside its group. */
 static const cairn__file_ops log_ops_nopipe = {
@@ -170,7 +202,12 @@ static int wrap(gate_env *g, int rc, cairn__file *inner, const char *path,
         (void)cairn__file_close(inner);
         return CAIRN_NOMEM;
     }
-    gf->base.ops = written && gate_is_log(path) ? g->log_ops : &plain_ops;
+    size_t n = strlen(path);
+    int table = n > 4 && strcmp(path + n - 4, ".ldb") == 0;
+    gf->base.ops = !written            ? &plain_ops
+                   : gate_is_log(path) ? g->log_ops
+                   : table             ? &table_ops
+                                       : &plain_ops;
     gf->g = g;
     gf->inner = inner;
     *out = &gf->base;
@@ -293,8 +330,9 @@ gate_env *gate_env_create(int pipelined)
     g->log_ops = pipelined ? &log_ops_pipe : &log_ops_nopipe;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
-    g->limit[GATE_FLUSH] = g->limit[GATE_SYNC] = UINT64_MAX;
-    g->fail_flush = UINT64_MAX;
+    for (int k = 0; k < GATES; k++)
+        g->limit[k] = UINT64_MAX;
+    g->fail_flush = g->fail_sync = UINT64_MAX;
     return g;
 }
 

@@ -5,8 +5,11 @@
  *
  * It wraps a private memory env. Every *.log file's flush() (one per log
  * record) passes the GATE_FLUSH gate and its sync_flushed() (offered only
- * when the env is created "pipelined") passes the GATE_SYNC gate; calls are
- * numbered in arrival order and call n waits while n >= the gate's limit.
+ * when the env is created "pipelined") passes the GATE_SYNC gate; every
+ * written table file's (*.ldb) sync() passes the GATE_TABLE gate, so a
+ * flush or compaction can be held just before its table is done. Calls
+ * are numbered in arrival order and call n waits while n >= the gate's
+ * limit.
  * All gates start open. Failures abort the test (cmocka asserts).
  */
 #ifndef CAIRN_TEST_GATE_ENV_H
@@ -21,6 +24,8 @@
 
 #define GATE_FLUSH 0
 #define GATE_SYNC  1
+#define GATE_TABLE 2
+#define GATES      3
 
 typedef struct gate_env {
     cairn_env env;    /* first: what the database is given */
@@ -28,15 +33,19 @@ typedef struct gate_env {
     const cairn__file_ops *log_ops;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* broadcast on every change below */
-    /* Locked: mu. Two gates: GATE_FLUSH for log flushes (one per record),
-     * GATE_SYNC for sync_flushed of a log. Calls are numbered from 0 in the
-     * order they reach a gate; number n waits while n >= limit. */
-    uint64_t tickets[2], limit[2];
-    int blocked[2];   /* Locked: mu; threads waiting at each gate */
-    atomic_int syncs; /* Atomic: sync and sync_flushed calls on logs */
+    /* Locked: mu. The gates: GATE_FLUSH for log flushes (one per record),
+     * GATE_SYNC for sync_flushed of a log, GATE_TABLE for syncs of table
+     * files. Calls are numbered from 0 in the order they reach a gate;
+     * number n waits while n >= limit. */
+    uint64_t tickets[GATES], limit[GATES];
+    int blocked[GATES]; /* Locked: mu; threads waiting at each gate */
+    atomic_int syncs;   /* Atomic: sync and sync_flushed calls on logs */
     /* Locked: mu. The flush holding this GATE_FLUSH ticket number fails
      * with CAIRN_IO after passing the gate (UINT64_MAX: none). */
     uint64_t fail_flush;
+    /* Locked: mu. Likewise for the sync_flushed holding this GATE_SYNC
+     * ticket number. */
+    uint64_t fail_sync;
 } gate_env;
 
 /* A gate env over a new memory env; pipelined: log files offer
@@ -55,6 +64,11 @@ int gate_is_log(const char *path);
 /* Makes the flush with GATE_FLUSH ticket number n (counted from 0 since
  * the env was created) fail with CAIRN_IO. */
 void gate_fail_flush(gate_env *g, uint64_t n);
+/* Makes the sync_flushed with GATE_SYNC ticket number n fail with
+ * CAIRN_IO. */
+void gate_fail_sync(gate_env *g, uint64_t n);
+/* Threads waiting at gate k now. */
+int gate_blocked(gate_env *g, int k);
 /* Waits until n calls in all have reached gate k. */
 void gate_wait_tickets(gate_env *g, int k, uint64_t n);
 
