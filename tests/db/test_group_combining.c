@@ -98,7 +98,7 @@ static void test_combining_failure(void **state)
     pthread_mutex_lock(&g->mu);
     uint64_t t = g->tickets[GATE_FLUSH] - 1;
     pthread_mutex_unlock(&g->mu);
-    gate_fail_flush(g, t + 2);
+    gate_fail(g, GATE_FLUSH, t + 2);
     for (int i = 1; i < 3; i++) {
         start_job(&jobs[i], db, b[i], 1, 0);
         wait_queued(db, (size_t)i + 1);

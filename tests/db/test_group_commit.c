@@ -379,7 +379,7 @@ static void test_sync_failure_wakes_stalled_leader(void **state)
     pthread_mutex_lock(&g->mu);
     uint64_t ticket = g->tickets[GATE_SYNC];
     pthread_mutex_unlock(&g->mu);
-    gate_fail_sync(g, ticket);
+    gate_fail(g, GATE_SYNC, ticket);
     gate_close(g, GATE_SYNC);
     cairn_batch *b[2] = {make_batch("a", 10), make_batch("b", 10)};
     job jobs[2];

@@ -112,30 +112,27 @@ static int f_close(cairn__file *f)
     free(f);
     return rc;
 }
-void gate_fail_flush(gate_env *g, uint64_t n)
+void gate_fail(gate_env *g, int k, uint64_t n)
 {
     pthread_mutex_lock(&g->mu);
-    g->fail_flush = n;
+    g->fail_at[k] = n;
     pthread_mutex_unlock(&g->mu);
 }
 
-void gate_fail_sync(gate_env *g, uint64_t n)
+/* Passes gate k; 1 if this call is the one to fail. */
+static int gate_pass_fails(gate_env *g, int k)
 {
+    uint64_t me = gate_pass(g, k);
     pthread_mutex_lock(&g->mu);
-    g->fail_sync = n;
+    int fail = me == g->fail_at[k];
     pthread_mutex_unlock(&g->mu);
+    return fail;
 }
 
 static int log_flush(cairn__file *f)
 {
-    gate_env *g = ((gate_file *)f)->g;
-    uint64_t me = gate_pass(g, GATE_FLUSH);
-    pthread_mutex_lock(&g->mu);
-    int fail = me == g->fail_flush;
-    pthread_mutex_unlock(&g->mu);
-    if (fail)
-        return cairn__err(CAIRN_IO, "gate env: flush %llu fails",
-                          (unsigned long long)me);
+    if (gate_pass_fails(((gate_file *)f)->g, GATE_FLUSH))
+        return cairn__err(CAIRN_IO, "gate env: injected flush failure");
     return cairn__file_flush(GF(f));
 }
 static int log_sync(cairn__file *f)
@@ -149,13 +146,8 @@ static int log_sync(cairn__file *f)
 static int log_sync_flushed(cairn__file *f)
 {
     gate_env *g = ((gate_file *)f)->g;
-    uint64_t me = gate_pass(g, GATE_SYNC);
-    pthread_mutex_lock(&g->mu);
-    int fail = me == g->fail_sync;
-    pthread_mutex_unlock(&g->mu);
-    if (fail)
-        return cairn__err(CAIRN_IO, "gate env: sync %llu fails",
-                          (unsigned long long)me);
+    if (gate_pass_fails(g, GATE_SYNC))
+        return cairn__err(CAIRN_IO, "gate env: injected sync failure");
     atomic_fetch_add(&g->syncs, 1);
     return 0;
 }
@@ -331,8 +323,7 @@ gate_env *gate_env_create(int pipelined)
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     for (int k = 0; k < GATES; k++)
-        g->limit[k] = UINT64_MAX;
-    g->fail_flush = g->fail_sync = UINT64_MAX;
+        g->limit[k] = g->fail_at[k] = UINT64_MAX;
     return g;
 }
 

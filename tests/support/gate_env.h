@@ -40,12 +40,10 @@ typedef struct gate_env {
     uint64_t tickets[GATES], limit[GATES];
     int blocked[GATES]; /* Locked: mu; threads waiting at each gate */
     atomic_int syncs;   /* Atomic: sync and sync_flushed calls on logs */
-    /* Locked: mu. The flush holding this GATE_FLUSH ticket number fails
-     * with CAIRN_IO after passing the gate (UINT64_MAX: none). */
-    uint64_t fail_flush;
-    /* Locked: mu. Likewise for the sync_flushed holding this GATE_SYNC
-     * ticket number. */
-    uint64_t fail_sync;
+    /* Locked: mu. The call holding this ticket number of GATE_FLUSH or
+     * GATE_SYNC fails with CAIRN_IO after passing the gate (UINT64_MAX:
+     * none). */
+    uint64_t fail_at[GATES];
 } gate_env;
 
 /* A gate env over a new memory env; pipelined: log files offer
@@ -61,12 +59,9 @@ void gate_open(gate_env *g, int k);
 void gate_wait_blocked(gate_env *g, int k, int n);
 /* 1 if path names a log file (NNNNNN.log), which the gates apply to. */
 int gate_is_log(const char *path);
-/* Makes the flush with GATE_FLUSH ticket number n (counted from 0 since
- * the env was created) fail with CAIRN_IO. */
-void gate_fail_flush(gate_env *g, uint64_t n);
-/* Makes the sync_flushed with GATE_SYNC ticket number n fail with
- * CAIRN_IO. */
-void gate_fail_sync(gate_env *g, uint64_t n);
+/* Makes the call with ticket number n (counted from 0 since the env was
+ * created) at gate k (GATE_FLUSH or GATE_SYNC) fail with CAIRN_IO. */
+void gate_fail(gate_env *g, int k, uint64_t n);
 /* Threads waiting at gate k now. */
 int gate_blocked(gate_env *g, int k);
 /* Waits until n calls in all have reached gate k. */
