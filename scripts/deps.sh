@@ -3,7 +3,7 @@
 # As root: runs apt-get for whatever is missing. Otherwise: prints the exact
 # command to run and exits 1.
 set -e
-PKGS="build-essential cmake pkg-config libsnappy-dev libcmocka-dev libleveldb-dev librocksdb-dev clang-format gnuplot-nox"
+PKGS="build-essential cmake pkg-config libsnappy-dev libcmocka-dev libleveldb-dev librocksdb-dev clang-format gnuplot-nox gdb"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,28 @@ void tu_watchdog_on_fire(void (*fn)(void *arg), void *arg)
     pthread_mutex_unlock(&wd_mu);
 }
 
+/* Prints every thread's stack to stderr with gdb, if it is installed
+ * (scripts/deps.sh installs it): a hang is found from where each thread
+ * waits. Best effort; a failure only leaves the stacks out. */
+static void dump_stacks(void)
+{
+    if (access("/usr/bin/gdb", X_OK) != 0) {
+        fprintf(stderr, "WATCHDOG: no /usr/bin/gdb, so no thread stacks\n");
+        return;
+    }
+    /* Where Yama restricts ptrace to descendants, let gdb attach. */
+    (void)prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd,
+             "timeout 120 /usr/bin/gdb -p %d -batch -nx "
+             "-ex 'thread apply all bt' </dev/null 1>&2 2>/dev/null",
+             (int)getpid());
+    fprintf(stderr, "WATCHDOG: thread stacks follow\n");
+    fflush(stderr);
+    if (system(cmd) != 0)
+        fprintf(stderr, "WATCHDOG: gdb could not print the stacks\n");
+}
+
 static void *watchdog_main(void *arg)
 {
     int gen = (int)(intptr_t)arg;
@@ -149,6 +172,7 @@ static void *watchdog_main(void *arg)
             pthread_mutex_unlock(&wd_mu);
             if (fn != NULL)
                 fn(arg);
+            dump_stacks();
             fflush(stderr);
             _exit(99);
         }

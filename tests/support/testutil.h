@@ -38,7 +38,8 @@ uint64_t tu_rng_uniform(tu_rng *r, uint64_t n);
 void tu_rng_bytes(tu_rng *r, void *buf, size_t n);
 
 /* Kills the process with a message if not disarmed within `seconds`:
- * the "no writer waits forever" guard for concurrency tests. */
+ * the "no writer waits forever" guard for concurrency tests. Before it
+ * exits it prints every thread's stack with gdb, when gdb is installed. */
 void tu_watchdog_arm(unsigned seconds, const char *what);
 /* Called by a watchdog that fires, after its message and before the
  * process exits, to print what may explain the hang (NULL: nothing). It
