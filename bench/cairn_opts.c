@@ -110,6 +110,7 @@ INT_KNOB(set_paranoid_checks, cairn_options_set_paranoid_checks)
 INT_KNOB(set_info_log, cairn_options_set_info_log)
 INT_KNOB(set_max_imm, cairn_options_set_max_immutable_memtables)
 INT_KNOB(set_bg_threads, cairn_options_set_background_threads)
+INT_KNOB(set_mem_shards, cairn_options_set_memtable_shards)
 
 /* The defaults include/cairn.h documents for the multi-field setters. */
 #define DEF_WAIT_US     100
@@ -230,6 +231,7 @@ static const struct knob knobs[] = {
     {"max_immutable_memtables", "1..8 (2)", set_max_imm},
     {"background_threads", "1 flushes and compacts, 2 flushes apart (1)",
      set_bg_threads},
+    {"memtable_shards", "1..16, 0 one per CPU (1)", set_mem_shards},
     {"l0_triggers", "SLOWDOWN,STOP[,SLOWDOWN_US] (8,12,1000)", set_l0_triggers},
 };
 #define N_KNOBS (sizeof(knobs) / sizeof(knobs[0]))

@@ -61,6 +61,7 @@ cairn_options *cairn_options_create(void)
     o->mmap_reads = 1;
     o->cache = NULL;
     o->max_immutable_memtables = 2;
+    o->memtable_shards = 1;
     o->background_threads = 1;
     o->commit_policy = CAIRN_COMMIT_LEADER;
     o->commit_wait_us = 100;
@@ -270,6 +271,16 @@ int cairn_options_set_max_immutable_memtables(cairn_options *opt, int n)
                           "max_immutable_memtables %d outside [1, %d]", n,
                           CAIRN__MAX_IMM);
     opt->max_immutable_memtables = n;
+    return 0;
+}
+
+int cairn_options_set_memtable_shards(cairn_options *opt, int n)
+{
+    CHECK_HANDLE(opt, "options");
+    if (n < 0 || n > CAIRN__MEMTABLE_MAX_SHARDS)
+        return cairn__err(CAIRN_INVALID, "memtable_shards %d outside [0, %d]",
+                          n, CAIRN__MEMTABLE_MAX_SHARDS);
+    opt->memtable_shards = n;
     return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cairn__db_set_bg_error(cairn_db *db, int rc)
 {
@@ -108,7 +109,8 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
     if (rc != 0)
         return rc;
     cairn__memtable *fresh;
-    CAIRN_TRY(cairn__memtable_create_pooled(&fresh, &db->mem_pool));
+    CAIRN_TRY(cairn__memtable_create_sharded(&fresh, &db->mem_pool,
+                                             db->opt.memtable_shards));
     cairn__memtable_unref(db->mem);
     db->mem = fresh;
     return 0;
@@ -525,6 +527,15 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
         return cairn__err(CAIRN_NOMEM, "database handle");
     int rc;
     db->opt = *opt;
+    if (db->opt.memtable_shards == 0) {
+        /* One per CPU online now (cairn.h). */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        db->opt.memtable_shards = ncpu < 1
+                                      ? 1
+                                      : (int)(ncpu < CAIRN__MEMTABLE_MAX_SHARDS
+                                                  ? ncpu
+                                                  : CAIRN__MEMTABLE_MAX_SHARDS);
+    }
     db->env = opt->env ? opt->env : cairn_env_default();
     atomic_init(&db->magic, CAIRN__DB_MAGIC);
     atomic_init(&db->closing, 0);
@@ -598,7 +609,9 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
                        fail);
     CAIRN_TRY_GOTO(
         rc, cairn__vset_create(db->env, db->dbname, db->info, &db->vs), fail);
-    CAIRN_TRY_GOTO(rc, cairn__memtable_create_pooled(&db->mem, &db->mem_pool),
+    CAIRN_TRY_GOTO(rc,
+                   cairn__memtable_create_sharded(&db->mem, &db->mem_pool,
+                                                  db->opt.memtable_shards),
                    fail);
     if (db->opt.cache != NULL) {
         db->block_cache = db->opt.cache->c;

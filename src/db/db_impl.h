@@ -59,6 +59,7 @@ struct cairn_options {
     int mmap_reads;     /* tables read through a mapping (the env's) */
     cairn_cache *cache; /* NULL: a private 8 MiB cache */
     int max_immutable_memtables;
+    int memtable_shards;    /* skiplists per memtable (memtable.h M5) */
     int background_threads; /* 1 or 2 */
     /* The write path (write.c). */
     int commit_policy; /* CAIRN_COMMIT_LEADER / _BATCH_WAIT */

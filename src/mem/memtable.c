@@ -24,12 +24,14 @@
  */
 #include "mem/memtable.h"
 
+#include "iter/merge.h"
 #include "mem/skiplist.h"
 #include "util/arena.h"
 #include "util/coding.h"
 #include "util/ikey.h"
 
 #include <assert.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +39,26 @@
 /* Lookup keys up to this size are built on the stack (LevelDB's figure). */
 #define LOOKUP_INLINE 200
 
+/* One shard: a skiplist and the arena its entries and nodes come from.
+ * Aligned so that two cores writing two shards share no cache line. */
+typedef struct shard {
+    _Alignas(64) atomic_uint_fast64_t count; /* Atomic, relaxed: linked */
+    cairn__arena arena;   /* Writer only (M1), except memory_usage */
+    cairn__skiplist list; /* Its own rules: skiplist.h S1-S5 */
+} shard;
+
 struct cairn__memtable {
     /* Atomic: references; the final decrement frees (see unref). */
     atomic_uint_fast32_t refs;
-    atomic_uint_fast64_t count; /* Atomic, relaxed: entries added */
-    cairn__arena arena;         /* Writer only (M1), except memory_usage */
-    cairn__skiplist list;       /* Its own rules: skiplist.h S1-S4 */
+    int nshards; /* Immutable after create */
+    shard sh[];
 };
+
+/* A prepared entry (memtable.h M4): the node and the shard it belongs to. */
+typedef struct pending_entry {
+    cairn__skip_pending p;
+    int shard;
+} pending_entry;
 
 /* The internal key of an entry or memtable key written by this file, so
  * the varint is well formed and the limit only bounds the decoder. */
@@ -82,23 +97,47 @@ int cairn__memtable_create(cairn__memtable **out)
 int cairn__memtable_create_pooled(cairn__memtable **out,
                                   cairn__arena_pool *pool)
 {
-    int rc;
-    cairn__memtable *m = malloc(sizeof *m);
+    return cairn__memtable_create_sharded(out, pool, 1);
+}
+
+int cairn__memtable_create_sharded(cairn__memtable **out,
+                                   cairn__arena_pool *pool, int nshards)
+{
+    int rc = 0;
     *out = NULL;
+    if (nshards < 1 || nshards > CAIRN__MEMTABLE_MAX_SHARDS)
+        return cairn__err(CAIRN_INVALID, "memtable: %d shards outside [1, %d]",
+                          nshards, CAIRN__MEMTABLE_MAX_SHARDS);
+    cairn__memtable *m =
+        aligned_alloc(64, sizeof *m + (size_t)nshards * sizeof(shard));
     if (m == NULL)
         return cairn__err(CAIRN_NOMEM, "memtable: out of memory");
     atomic_init(&m->refs, 1);
-    atomic_init(&m->count, 0);
-    cairn__arena_init_pooled(&m->arena, pool);
-    CAIRN_TRY_GOTO(rc, cairn__skiplist_init(&m->list, &m->arena, entry_compare),
-                   err);
+    m->nshards = nshards;
+    int i;
+    for (i = 0; i < nshards; i++) {
+        shard *s = &m->sh[i];
+        atomic_init(&s->count, 0);
+        cairn__arena_init_pooled(&s->arena, pool);
+        rc = cairn__skiplist_init(&s->list, &s->arena, entry_compare);
+        if (rc != 0) {
+            cairn__arena_fini(&s->arena);
+            break;
+        }
+    }
+    if (rc != 0) {
+        while (i-- > 0)
+            cairn__arena_fini(&m->sh[i].arena);
+        free(m);
+        return rc;
+    }
     *out = m;
     return 0;
+}
 
-err:
-    cairn__arena_fini(&m->arena);
-    free(m);
-    return rc;
+int cairn__memtable_shards(const cairn__memtable *m)
+{
+    return m->nshards;
 }
 
 void cairn__memtable_ref(cairn__memtable *m)
@@ -119,24 +158,42 @@ void cairn__memtable_unref(cairn__memtable *m)
         atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
     assert(old > 0);
     if (old == 1) {
-        cairn__arena_fini(&m->arena);
+        for (int i = 0; i < m->nshards; i++)
+            cairn__arena_fini(&m->sh[i].arena);
         free(m);
     }
 }
 
 size_t cairn__memtable_memory_usage(const cairn__memtable *m)
 {
-    return cairn__arena_memory_usage(&m->arena);
+    size_t n = 0;
+    for (int i = 0; i < m->nshards; i++)
+        n += cairn__arena_memory_usage(&m->sh[i].arena);
+    return n;
 }
 
 uint64_t cairn__memtable_count(const cairn__memtable *m)
 {
-    return (uint64_t)atomic_load_explicit(&((cairn__memtable *)m)->count,
-                                          memory_order_relaxed);
+    uint64_t n = 0;
+    for (int i = 0; i < m->nshards; i++)
+        n += (uint64_t)atomic_load_explicit(
+            &((cairn__memtable *)m)->sh[i].count, memory_order_relaxed);
+    return n;
+}
+
+/* The shard the calling thread writes: the one of the CPU it runs on, so
+ * that writers on different cores build and link into different lists. A
+ * thread moved meanwhile only costs some cache traffic. */
+static int my_shard(const cairn__memtable *m)
+{
+    if (m->nshards == 1)
+        return 0;
+    int cpu = sched_getcpu();
+    return cpu < 0 ? 0 : cpu % m->nshards;
 }
 
 /* Encodes the entry into the arena; *out is its bytes. */
-static int build_entry(cairn__memtable *m, uint64_t seq, int type,
+static int build_entry(cairn__arena *arena, uint64_t seq, int type,
                        cairn__slice key, cairn__slice value, char **out)
 {
     if (type != CAIRN__TYPE_VALUE && type != CAIRN__TYPE_DELETION)
@@ -154,7 +211,7 @@ static int build_entry(cairn__memtable *m, uint64_t seq, int type,
     uint32_t val_len = (uint32_t)value.size;
     size_t len = (size_t)cairn__varint_length(ikey_len) + ikey_len +
                  (size_t)cairn__varint_length(val_len) + val_len;
-    char *buf = cairn__arena_alloc(&m->arena, len);
+    char *buf = cairn__arena_alloc(arena, len);
     if (buf == NULL)
         return cairn__err(CAIRN_NOMEM, "memtable: no memory for %zu bytes",
                           len);
@@ -176,12 +233,22 @@ static int build_entry(cairn__memtable *m, uint64_t seq, int type,
 int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
                         cairn__slice key, cairn__slice value)
 {
+    return cairn__memtable_add_to(m, my_shard(m), seq, type, key, value);
+}
+
+int cairn__memtable_add_to(cairn__memtable *m, int shard_no, uint64_t seq,
+                           int type, cairn__slice key, cairn__slice value)
+{
     char *buf;
-    CAIRN_TRY(build_entry(m, seq, type, key, value, &buf));
+    if (shard_no < 0 || shard_no >= m->nshards)
+        return cairn__err(CAIRN_INVALID, "memtable: no shard %d of %d",
+                          shard_no, m->nshards);
+    shard *s = &m->sh[shard_no];
+    CAIRN_TRY(build_entry(&s->arena, seq, type, key, value, &buf));
     /* On failure the entry's bytes stay in the arena unused: the arena
      * cannot give memory back, and the list is unchanged. */
-    CAIRN_TRY(cairn__skiplist_insert(&m->list, buf));
-    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+    CAIRN_TRY(cairn__skiplist_insert(&s->list, buf));
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -190,21 +257,29 @@ int cairn__memtable_prepare(cairn__memtable *m, uint64_t seq, int type,
                             cairn__buf *pending)
 {
     char *buf;
-    CAIRN_TRY(build_entry(m, seq, type, key, value, &buf));
-    cairn__skip_pending p;
-    CAIRN_TRY(cairn__skiplist_prepare(&m->list, buf, &p));
-    return cairn__buf_append(pending, (const char *)&p, sizeof p);
+    pending_entry pe;
+    memset(&pe, 0, sizeof pe);
+    pe.shard = my_shard(m);
+    shard *s = &m->sh[pe.shard];
+    CAIRN_TRY(build_entry(&s->arena, seq, type, key, value, &buf));
+    CAIRN_TRY(cairn__skiplist_prepare(&s->list, buf, &pe.p));
+    return cairn__buf_append(pending, (const char *)&pe, sizeof pe);
 }
 
 void cairn__memtable_link(cairn__memtable *m, const cairn__buf *pending)
 {
-    size_t n = pending->len / sizeof(cairn__skip_pending);
+    size_t n = pending->len / sizeof(pending_entry);
+    uint64_t linked[CAIRN__MEMTABLE_MAX_SHARDS] = {0};
     for (size_t i = 0; i < n; i++) {
-        cairn__skip_pending p;
-        memcpy(&p, pending->data + i * sizeof p, sizeof p);
-        cairn__skiplist_link(&m->list, &p);
+        pending_entry pe;
+        memcpy(&pe, pending->data + i * sizeof pe, sizeof pe);
+        cairn__skiplist_link(&m->sh[pe.shard].list, &pe.p);
+        linked[pe.shard]++;
     }
-    atomic_fetch_add_explicit(&m->count, n, memory_order_relaxed);
+    for (int i = 0; i < m->nshards; i++)
+        if (linked[i] > 0)
+            atomic_fetch_add_explicit(&m->sh[i].count, linked[i],
+                                      memory_order_relaxed);
 }
 
 /* Writes the memtable key varint32(len + 8) | user_key | fixed64 tag into
@@ -237,18 +312,30 @@ int cairn__memtable_get(cairn__memtable *m, cairn__slice key, uint64_t snapshot,
     }
     encode_mkey(lookup, key, cairn__ikey_tag(snapshot, CAIRN__TYPE_FOR_SEEK));
 
-    /* The first entry >= (key, snapshot) is the newest version of key with
-     * seq <= snapshot, if key has one at all. */
-    cairn__skiplist_iter it;
-    cairn__skiplist_iter_init(&it, &m->list);
-    cairn__skiplist_iter_seek(&it, lookup);
-    if (!cairn__skiplist_iter_valid(&it))
+    /* In each shard, the first entry >= (key, snapshot) is the newest
+     * version of key with seq <= snapshot, if the shard has one; the
+     * newest of those (the highest tag: sequences are unique) wins. */
+    const char *entry = NULL;
+    uint64_t best = 0;
+    for (int i = 0; i < m->nshards; i++) {
+        cairn__skiplist_iter it;
+        cairn__skiplist_iter_init(&it, &m->sh[i].list);
+        cairn__skiplist_iter_seek(&it, lookup);
+        if (!cairn__skiplist_iter_valid(&it))
+            continue;
+        const char *e = cairn__skiplist_iter_key(&it);
+        cairn__slice ikey = entry_ikey(e);
+        if (!cairn__slice_equal(cairn__ikey_user(ikey), key))
+            continue;
+        uint64_t tag = cairn__ikey_tag_of(ikey);
+        if (entry == NULL || tag > best) {
+            entry = e;
+            best = tag;
+        }
+    }
+    if (entry == NULL)
         goto out;
-    const char *entry = cairn__skiplist_iter_key(&it);
-    cairn__slice ikey = entry_ikey(entry);
-    if (!cairn__slice_equal(cairn__ikey_user(ikey), key))
-        goto out;
-    if ((cairn__ikey_tag_of(ikey) & 0xff) == CAIRN__TYPE_DELETION) {
+    if ((best & 0xff) == CAIRN__TYPE_DELETION) {
         *found = 2;
         goto out;
     }
@@ -271,7 +358,8 @@ out:
 
 typedef struct mem_iter {
     cairn__iter base;
-    cairn__memtable *mem; /* Holds one reference */
+    cairn__memtable *mem;        /* Holds one reference */
+    const cairn__skiplist *list; /* One shard's */
     cairn__skiplist_iter pos;
     cairn__buf target; /* Reused memtable key for seek */
     int status;        /* 0, or CAIRN_NOMEM from a failed seek */
@@ -298,7 +386,7 @@ static void mi_seek(cairn__iter *it, cairn__slice target)
 {
     mem_iter *mi = (mem_iter *)it;
     int rc = 0;
-    cairn__skiplist_iter_init(&mi->pos, &mi->mem->list);
+    cairn__skiplist_iter_init(&mi->pos, mi->list);
     if (target.size < 8 || target.size > UINT32_MAX)
         rc = cairn__err(CAIRN_INVALID, "memtable: bad seek target (%zu bytes)",
                         target.size);
@@ -354,7 +442,8 @@ static const cairn__iter_ops mem_iter_ops = {
     mi_prev,  mi_key,        mi_value,     mi_status, mi_destroy,
 };
 
-cairn__iter *cairn__memtable_iter(cairn__memtable *m)
+/* An iterator over one shard. */
+static cairn__iter *shard_iter(cairn__memtable *m, int i)
 {
     mem_iter *mi = malloc(sizeof *mi);
     if (mi == NULL)
@@ -362,8 +451,31 @@ cairn__iter *cairn__memtable_iter(cairn__memtable *m)
     mi->base.ops = &mem_iter_ops;
     cairn__memtable_ref(m);
     mi->mem = m;
-    cairn__skiplist_iter_init(&mi->pos, &m->list);
+    mi->list = &m->sh[i].list;
+    cairn__skiplist_iter_init(&mi->pos, mi->list);
     cairn__buf_init(&mi->target);
     mi->status = 0;
     return &mi->base;
+}
+
+cairn__iter *cairn__memtable_iter(cairn__memtable *m)
+{
+    if (m->nshards == 1)
+        return shard_iter(m, 0);
+    /* The shards merged into one order; internal keys are unique across
+     * shards (each carries its own sequence number). */
+    cairn__iter *children[CAIRN__MEMTABLE_MAX_SHARDS];
+    for (int i = 0; i < m->nshards; i++) {
+        children[i] = shard_iter(m, i);
+        if (children[i] == NULL) {
+            while (i-- > 0)
+                cairn__iter_destroy(children[i]);
+            return NULL;
+        }
+    }
+    cairn__iter *out = NULL;
+    if (cairn__iter_merge(cairn__ikey_compare, children, (size_t)m->nshards,
+                          &out) != 0)
+        return NULL;
+    return out;
 }

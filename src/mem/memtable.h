@@ -19,6 +19,15 @@
  *      number of threads may then cairn__memtable_link prepared entries at
  *      once, with readers (M2) but not with add. An entry counts (count)
  *      once linked; memory_usage counts it once prepared.
+ *  M5. Shards. A memtable may be split into up to
+ *      CAIRN__MEMTABLE_MAX_SHARDS skiplists, each with its own arena; add
+ *      and prepare put an entry into the shard of the CPU the calling
+ *      thread runs on (sched_getcpu), so that leaders on different cores
+ *      build and link into different lists and their cache lines stay on
+ *      their core. get searches every shard and returns the newest
+ *      version; the iterator merges the shards into one internal-key
+ *      order. M1 and M4 hold for the memtable as a whole (one writer
+ *      preparing at a time, whatever the shard).
  */
 #ifndef CAIRN_MEM_MEMTABLE_H
 #define CAIRN_MEM_MEMTABLE_H
@@ -40,6 +49,14 @@ int cairn__memtable_create(cairn__memtable **out) CAIRN_WUR;
  * the pool must outlive it. pool may be NULL. */
 int cairn__memtable_create_pooled(cairn__memtable **out,
                                   cairn__arena_pool *pool) CAIRN_WUR;
+/* Shards at most (M5). */
+#define CAIRN__MEMTABLE_MAX_SHARDS 16
+/* A memtable of nshards shards (M5), 1..CAIRN__MEMTABLE_MAX_SHARDS, else
+ * CAIRN_INVALID. create_pooled makes one shard. */
+int cairn__memtable_create_sharded(cairn__memtable **out,
+                                   cairn__arena_pool *pool,
+                                   int nshards) CAIRN_WUR;
+int cairn__memtable_shards(const cairn__memtable *m);
 void cairn__memtable_ref(cairn__memtable *m);
 /* Frees the memtable when the count drops to 0. NULL is ignored. */
 void cairn__memtable_unref(cairn__memtable *m);
@@ -52,6 +69,13 @@ size_t cairn__memtable_memory_usage(const cairn__memtable *m);
  * added then. Caller guarantees M1 and that (key, seq) is new. */
 int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
                         cairn__slice key, cairn__slice value) CAIRN_WUR;
+
+/* add into the given shard (0 .. shards - 1, else CAIRN_INVALID) instead
+ * of the calling CPU's; tests use it to place versions of a key in
+ * different shards. */
+int cairn__memtable_add_to(cairn__memtable *m, int shard, uint64_t seq,
+                           int type, cairn__slice key,
+                           cairn__slice value) CAIRN_WUR;
 
 /* M4: builds the entry in the arena and appends its handle (an opaque
  * cairn__memtable_pending) to *pending, without adding it to the list.

@@ -465,13 +465,15 @@ static void check_final(test_state *st, const char *when)
     }
 }
 
-static cairn_db *open_db(cairn_env *env, const char *path, size_t wbuf)
+static cairn_db *open_db(cairn_env *env, const char *path, size_t wbuf,
+                         int shards)
 {
     cairn_options *o = cairn_options_create();
     assert_non_null(o);
     assert_int_equal(cairn_options_set_create_if_missing(o, 1), 0);
     assert_int_equal(cairn_options_set_env(o, env), 0);
     assert_int_equal(cairn_options_set_write_buffer_size(o, wbuf), 0);
+    assert_int_equal(cairn_options_set_memtable_shards(o, shards), 0);
     cairn_db *db = NULL;
     int rc = cairn_db_open(o, path, &db);
     if (rc != 0)
@@ -487,7 +489,7 @@ static void sleep_ms(long ms)
 }
 
 static void run(const char *name, int nwriters, cairn_env *env,
-                const char *path, size_t wbuf, double seconds)
+                const char *path, size_t wbuf, int shards, double seconds)
 {
     uint64_t seed = tu_seed(name);
     test_state *st = calloc(1, sizeof *st);
@@ -496,7 +498,7 @@ static void run(const char *name, int nwriters, cairn_env *env,
     pthread_mutex_init(&st->fail_mu, NULL);
     for (int g = 0; g < GROUPS; g++)
         pthread_mutex_init(&st->group_mu[g], NULL);
-    st->db = open_db(env, path, wbuf);
+    st->db = open_db(env, path, wbuf, shards);
     watch(120 + (unsigned)(seconds * 10), name);
 
     for (int t = 0; t < nwriters; t++) {
@@ -548,7 +550,7 @@ static void run(const char *name, int nwriters, cairn_env *env,
     }
     if (!atomic_load(&st->failed)) {
         assert_int_equal(cairn_db_close(st->db), 0);
-        st->db = open_db(env, path, wbuf);
+        st->db = open_db(env, path, wbuf, shards);
         check_final(st, "after reopen");
     }
     int rc = cairn_db_close(st->db);
@@ -573,7 +575,7 @@ static void test_16_writers_posix(void **state)
     char *dir = tu_tempdir("concurrent");
     char path[4200];
     snprintf(path, sizeof path, "%s/db", dir);
-    run("test_16_writers_posix", 16, NULL, path, 4u << 20, 1.2 * tu_scale());
+    run("test_16_writers_posix", 16, NULL, path, 4u << 20, 1, 1.2 * tu_scale());
     tu_rmtree(dir);
     free(dir);
 }
@@ -585,7 +587,19 @@ static void test_64_writers_mem(void **state)
     (void)state;
     cairn_env *env = cairn_env_mem_create();
     assert_non_null(env);
-    run("test_64_writers_mem", 64, env, "/db", 64u << 10, 1.0 * tu_scale());
+    run("test_64_writers_mem", 64, env, "/db", 64u << 10, 1, 1.0 * tu_scale());
+    cairn_env_destroy(env);
+}
+
+/* The same with a memtable shard per CPU (memtable.h M5): each group goes
+ * into the list of its leader's CPU, reads and flushes merge the lists. */
+static void test_64_writers_mem_shards(void **state)
+{
+    (void)state;
+    cairn_env *env = cairn_env_mem_create();
+    assert_non_null(env);
+    run("test_64_writers_mem_shards", 64, env, "/db", 64u << 10, 0,
+        0.6 * tu_scale());
     cairn_env_destroy(env);
 }
 
@@ -594,6 +608,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_16_writers_posix, unwatch),
         cmocka_unit_test_teardown(test_64_writers_mem, unwatch),
+        cmocka_unit_test_teardown(test_64_writers_mem_shards, unwatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

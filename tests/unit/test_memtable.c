@@ -226,15 +226,39 @@ static void check_at(cairn__iter *it, const model_entry *e)
                     e->type == CAIRN__TYPE_VALUE ? strlen(e->value) : 0);
 }
 
-static void test_iterator_order(void **state)
+/* A random (key, snapshot) probe, keys one past the model's range
+ * included; returns the index of the first of the n sorted model entries
+ * >= it in internal order (n if none). */
+static int random_probe(tu_rng *rng, const model_entry *model, int n,
+                        model_entry *probe)
 {
-    (void)state;
+    memset(probe, 0, sizeof *probe);
+    snprintf(probe->key, sizeof probe->key, "k%03u",
+             (unsigned)tu_rng_uniform(rng, 201));
+    probe->seq = tu_rng_uniform(rng, (uint32_t)n + 2);
+    int j = 0;
+    while (j < n && model_cmp(&model[j], probe) < 0)
+        j++;
+    return j;
+}
+
+/* nshards 1: the usual memtable; more: every entry goes into a shard
+ * drawn at random (M5), so versions of one key sit in different lists. */
+static void iterator_order_case(int nshards)
+{
     enum { N = 1500 };
     tu_rng rng;
-    tu_rng_init(&rng, tu_seed("memtable_iterator_order"));
+    tu_rng_init(&rng, tu_seed(nshards == 1 ? "memtable_iterator_order"
+                                           : "memtable_shards_order"));
     model_entry *model = calloc(N, sizeof *model);
     assert_non_null(model);
-    cairn__memtable *m = mt_new_mem();
+    cairn__memtable *m;
+    if (nshards == 1) {
+        m = mt_new_mem();
+    } else {
+        assert_int_equal(cairn__memtable_create_sharded(&m, NULL, nshards), 0);
+        assert_int_equal(cairn__memtable_shards(m), nshards);
+    }
 
     /* Few distinct keys, so most keys have several versions; sequence
      * numbers are unique but added out of order (7919 is prime to N, so
@@ -250,11 +274,28 @@ static void test_iterator_order(void **state)
                  (unsigned long long)(tu_rng_next(&rng) % 1000000));
     }
     for (int i = 0; i < N; i++)
-        assert_int_equal(
-            add(m, model[i].seq, model[i].type, model[i].key, model[i].value),
-            0);
+        assert_int_equal(cairn__memtable_add_to(
+                             m, (int)tu_rng_uniform(&rng, (uint32_t)nshards),
+                             model[i].seq, model[i].type,
+                             cairn__slice_str(model[i].key),
+                             cairn__slice_str(model[i].value)),
+                         0);
     assert_int_equal(cairn__memtable_count(m), N);
     qsort(model, N, sizeof *model, model_cmp);
+
+    /* A lookup at (key, snapshot) finds the newest version with seq <=
+     * snapshot, whichever shard holds it: the first model entry >= the
+     * probe in internal order, if it has the key. */
+    for (int round = 0; round < 2000; round++) {
+        model_entry probe;
+        int j = random_probe(&rng, model, N, &probe);
+        if (j == N || strcmp(model[j].key, probe.key) != 0)
+            check_get(m, probe.key, probe.seq, 0, NULL);
+        else if (model[j].type == CAIRN__TYPE_DELETION)
+            check_get(m, probe.key, probe.seq, 2, NULL);
+        else
+            check_get(m, probe.key, probe.seq, 1, model[j].value);
+    }
 
     cairn__iter *it = cairn__memtable_iter(m);
     assert_non_null(it);
@@ -273,19 +314,13 @@ static void test_iterator_order(void **state)
     cairn__buf target = CAIRN__BUF_INIT;
     for (int round = 0; round < 500; round++) {
         model_entry probe;
-        memset(&probe, 0, sizeof probe);
-        snprintf(probe.key, sizeof probe.key, "k%03u",
-                 (unsigned)tu_rng_uniform(&rng, 201));
-        probe.seq = tu_rng_uniform(&rng, N + 2);
+        int j = random_probe(&rng, model, N, &probe);
         cairn__buf_clear(&target);
         assert_int_equal(cairn__ikey_append(&target,
                                             cairn__slice_str(probe.key),
                                             probe.seq, CAIRN__TYPE_FOR_SEEK),
                          0);
         cairn__iter_seek(it, cairn__buf_slice(&target));
-        int j = 0;
-        while (j < N && model_cmp(&model[j], &probe) < 0)
-            j++;
         if (j == N)
             assert_false(cairn__iter_valid(it));
         else
@@ -303,6 +338,61 @@ static void test_iterator_order(void **state)
     cairn__iter_destroy(it);
     cairn__memtable_unref(m);
     free(model);
+}
+
+static void test_iterator_order(void **state)
+{
+    (void)state;
+    iterator_order_case(1);
+}
+
+/* M5: lookups and the merged iterator over 2 and 4 shards. */
+static void test_shards(void **state)
+{
+    (void)state;
+    iterator_order_case(2);
+    iterator_order_case(4);
+
+    cairn__memtable *m = NULL;
+    assert_int_equal(cairn__memtable_create_sharded(&m, NULL, 0),
+                     CAIRN_INVALID);
+    assert_null(m);
+    assert_int_equal(cairn__memtable_create_sharded(
+                         &m, NULL, CAIRN__MEMTABLE_MAX_SHARDS + 1),
+                     CAIRN_INVALID);
+    assert_int_equal(cairn__memtable_create_sharded(&m, NULL, 3), 0);
+    assert_int_equal(cairn__memtable_add_to(m, 3, 1, CAIRN__TYPE_VALUE,
+                                            cairn__slice_str("k"),
+                                            cairn__slice_str("v")),
+                     CAIRN_INVALID);
+    assert_int_equal(cairn__memtable_add_to(m, -1, 1, CAIRN__TYPE_VALUE,
+                                            cairn__slice_str("k"),
+                                            cairn__slice_str("v")),
+                     CAIRN_INVALID);
+    assert_int_equal(cairn__memtable_count(m), 0);
+    /* Every shard's arena counts. */
+    size_t before = cairn__memtable_memory_usage(m);
+    char big[5000]; /* over a block: a block of its own */
+    memset(big, 'x', sizeof big);
+    /* Versions 1, 2, 3 of "k" in shards 2, 0, 1, their values starting
+     * with 'a', 'b', 'c'. */
+    for (int i = 0; i < 3; i++) {
+        big[0] = (char)('a' + i);
+        assert_int_equal(
+            cairn__memtable_add_to(m, (i + 2) % 3, (uint64_t)i + 1,
+                                   CAIRN__TYPE_VALUE, cairn__slice_str("k"),
+                                   cairn__slice_make(big, sizeof big)),
+            0);
+    }
+    assert_true(cairn__memtable_memory_usage(m) >= before + 3 * sizeof big);
+    assert_int_equal(cairn__memtable_count(m), 3);
+    for (int snap = 1; snap <= 4; snap++) {
+        big[0] = (char)('a' + (snap < 3 ? snap : 3) - 1);
+        mt_check_get(m, cairn__slice_str("k"), (uint64_t)snap, 1,
+                     cairn__slice_make(big, sizeof big));
+    }
+    check_get(m, "k", 0, 0, NULL);
+    cairn__memtable_unref(m);
 }
 
 static void test_memory_usage_grows(void **state)
@@ -364,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_empty_key_and_value),
         cmocka_unit_test(test_large_value_and_key),
         cmocka_unit_test(test_iterator_order),
+        cmocka_unit_test(test_shards),
         cmocka_unit_test(test_memory_usage_grows),
         cmocka_unit_test(test_ref_unref),
     };
