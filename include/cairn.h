@@ -229,16 +229,20 @@ CAIRN_EXPORT int cairn_options_set_group_limits(cairn_options *opt,
  * 1 .. 8; 1 is LevelDB's behaviour). */
 CAIRN_EXPORT int cairn_options_set_max_immutable_memtables(cairn_options *opt,
                                                            int n);
-/* Skiplists per memtable (default 1, 1 .. 16; 0 means one per CPU online
- * when the database opens, at most 16). With more than one, each write
- * group goes into the list of the CPU its leader runs on, so leaders on
- * different cores do not pass the memtable's cache lines between them;
- * a read searches every list. Measured on 2 cores (docs/design.md,
- * "Memtable shards"): 2 shards wrote 4-11% faster at 16 threads and up
- * to 7% at 64 (the same at 1 and 4), and random reads were about 11%
- * slower while both shards held data. The on-disk formats do not
- * change. */
+/* Skiplists per memtable: 1 .. 16, or 0 (the default) for one per CPU
+ * online when the database opens, at most 4. With more than one, each
+ * write group goes into the list of the CPU its leader runs on, so
+ * leaders on different cores do not pass the memtable's cache lines
+ * between them; a lookup checks every list's filter (below) and searches
+ * the lists that may hold the key, an iterator merges them. The on-disk
+ * formats do not change. Measured on 2 cores: docs/design.md, "Memtable
+ * shards and filters". */
 CAIRN_EXPORT int cairn_options_set_memtable_shards(cairn_options *opt, int n);
+/* Key filters in memtables (1, the default, or 0): each list keeps a
+ * filter of its user keys, one bit per 16 bytes of write buffer, so a
+ * lookup of a key that lives in the tables skips the memtables' searches.
+ * Its memory is not counted in the memtable's usage. */
+CAIRN_EXPORT int cairn_options_set_memtable_filter(cairn_options *opt, int on);
 /* Background threads: 1 (default) flushes and compacts, flushes first
  * (a running compaction pauses between keys to flush); 2 gives flushes a
  * thread of their own beside the compaction thread. Leveled compaction

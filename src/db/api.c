@@ -61,7 +61,8 @@ cairn_options *cairn_options_create(void)
     o->mmap_reads = 1;
     o->cache = NULL;
     o->max_immutable_memtables = 2;
-    o->memtable_shards = 1;
+    o->memtable_shards = 0;
+    o->memtable_filter = 1;
     o->background_threads = 1;
     o->commit_policy = CAIRN_COMMIT_LEADER;
     o->commit_wait_us = 100;
@@ -281,6 +282,16 @@ int cairn_options_set_memtable_shards(cairn_options *opt, int n)
         return cairn__err(CAIRN_INVALID, "memtable_shards %d outside [0, %d]",
                           n, CAIRN__MEMTABLE_MAX_SHARDS);
     opt->memtable_shards = n;
+    return 0;
+}
+
+int cairn_options_set_memtable_filter(cairn_options *opt, int on)
+{
+    CHECK_HANDLE(opt, "options");
+    if (on != 0 && on != 1)
+        return cairn__err(CAIRN_INVALID, "memtable_filter %d is not 0 or 1",
+                          on);
+    opt->memtable_filter = on;
     return 0;
 }
 

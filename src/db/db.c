@@ -109,8 +109,7 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
     if (rc != 0)
         return rc;
     cairn__memtable *fresh;
-    CAIRN_TRY(cairn__memtable_create_sharded(&fresh, &db->mem_pool,
-                                             db->opt.memtable_shards));
+    CAIRN_TRY(cairn__db_new_memtable(db, &fresh));
     cairn__memtable_unref(db->mem);
     db->mem = fresh;
     return 0;
@@ -518,6 +517,20 @@ out:
     return rc;
 }
 
+/* The automatic memtable shard count's ceiling (cairn.h): a lookup of a
+ * key that is not in the memtable still loads one filter word per shard. */
+#define AUTO_SHARDS 4
+
+int cairn__db_new_memtable(cairn_db *db, cairn__memtable **out)
+{
+    /* Filters of one bit per 16 bytes of write buffer (memtable.h M6):
+     * about 8 bits per key of fillrandom's entries, in each shard. */
+    size_t filter =
+        db->opt.memtable_filter ? db->opt.write_buffer_size / 128 : 0;
+    return cairn__memtable_create_sharded(out, &db->mem_pool,
+                                          db->opt.memtable_shards, filter);
+}
+
 int cairn__db_open(const struct cairn_options *opt, const char *name,
                    cairn_db **out)
 {
@@ -528,13 +541,10 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
     int rc;
     db->opt = *opt;
     if (db->opt.memtable_shards == 0) {
-        /* One per CPU online now (cairn.h). */
+        /* Automatic: one per CPU online now, at most AUTO_SHARDS (cairn.h). */
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        db->opt.memtable_shards = ncpu < 1
-                                      ? 1
-                                      : (int)(ncpu < CAIRN__MEMTABLE_MAX_SHARDS
-                                                  ? ncpu
-                                                  : CAIRN__MEMTABLE_MAX_SHARDS);
+        db->opt.memtable_shards =
+            ncpu < 1 ? 1 : (int)(ncpu < AUTO_SHARDS ? ncpu : AUTO_SHARDS);
     }
     db->env = opt->env ? opt->env : cairn_env_default();
     atomic_init(&db->magic, CAIRN__DB_MAGIC);
@@ -609,10 +619,7 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
                        fail);
     CAIRN_TRY_GOTO(
         rc, cairn__vset_create(db->env, db->dbname, db->info, &db->vs), fail);
-    CAIRN_TRY_GOTO(rc,
-                   cairn__memtable_create_sharded(&db->mem, &db->mem_pool,
-                                                  db->opt.memtable_shards),
-                   fail);
+    CAIRN_TRY_GOTO(rc, cairn__db_new_memtable(db, &db->mem), fail);
     if (db->opt.cache != NULL) {
         db->block_cache = db->opt.cache->c;
     } else {

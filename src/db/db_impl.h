@@ -60,6 +60,7 @@ struct cairn_options {
     cairn_cache *cache; /* NULL: a private 8 MiB cache */
     int max_immutable_memtables;
     int memtable_shards;    /* skiplists per memtable (memtable.h M5) */
+    int memtable_filter;    /* key filters in memtables (memtable.h M6) */
     int background_threads; /* 1 or 2 */
     /* The write path (write.c). */
     int commit_policy; /* CAIRN_COMMIT_LEADER / _BATCH_WAIT */
@@ -248,6 +249,8 @@ int cairn__db_destroy(const struct cairn_options *opt,
 /* Records the first background/durability error (D3) and wakes every
  * waiter on bg_cv; mu held. Returns rc. */
 int cairn__db_set_bg_error(cairn_db *db, int rc);
+/* A fresh memtable with the database's shards and filters (memtable.h). */
+int cairn__db_new_memtable(cairn_db *db, cairn__memtable **out) CAIRN_WUR;
 
 /* Refreshes the atomic mirrors after a new version is installed; mu
  * held. */

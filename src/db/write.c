@@ -394,8 +394,7 @@ static int switch_memtable(cairn_db *db)
 {
     cairn__mutex_assert_held(&db->mu);
     cairn__memtable *fresh;
-    CAIRN_TRY(cairn__memtable_create_sharded(&fresh, &db->mem_pool,
-                                             db->opt.memtable_shards));
+    CAIRN_TRY(cairn__db_new_memtable(db, &fresh));
     uint64_t number = cairn__vset_new_file_number(db->vs);
     cairn__buf path = CAIRN__BUF_INIT;
     cairn__file *f = NULL;

@@ -28,6 +28,7 @@
 #include "mem/skiplist.h"
 #include "util/arena.h"
 #include "util/coding.h"
+#include "util/hash.h"
 #include "util/ikey.h"
 
 #include <assert.h>
@@ -45,14 +46,46 @@ typedef struct shard {
     _Alignas(64) atomic_uint_fast64_t count; /* Atomic, relaxed: linked */
     cairn__arena arena;   /* Writer only (M1), except memory_usage */
     cairn__skiplist list; /* Its own rules: skiplist.h S1-S5 */
+    /* The user-key filter (M6), filter_words words or NULL. Written by the
+     * one writer (M1) with relaxed loads and stores, read by anyone with
+     * relaxed loads: a reader that can see an entry can see its bits,
+     * since they are set before the entry is linked (a release store). */
+    _Atomic uint64_t *filter;
 } shard;
 
 struct cairn__memtable {
     /* Atomic: references; the final decrement frees (see unref). */
     atomic_uint_fast32_t refs;
-    int nshards; /* Immutable after create */
+    int nshards;         /* Immutable after create */
+    size_t filter_words; /* Immutable after create: 0 without filters */
     shard sh[];
 };
+
+/* Where a user key's filter bits are (M6): one 64-bit word chosen by the
+ * hash, three bits in it chosen by a multiplicative mix of the same hash,
+ * so a lookup or an insert touches one cache line per shard. */
+static void filter_pos(const cairn__memtable *m, cairn__slice ukey,
+                       size_t *word, uint64_t *mask)
+{
+    uint32_t h = cairn__hash(ukey.data, ukey.size, 0x6d656d66u);
+    *word = (size_t)(((uint64_t)h * m->filter_words) >> 32);
+    uint64_t x = (uint64_t)h * 0x9e3779b97f4a7c15ull;
+    *mask = (UINT64_C(1) << (x >> 58)) | (UINT64_C(1) << ((x >> 52) & 63)) |
+            (UINT64_C(1) << ((x >> 46) & 63));
+}
+
+/* Sets key's bits in shard s's filter (writer only, M1). */
+static void filter_add(cairn__memtable *m, shard *s, cairn__slice ukey)
+{
+    if (s->filter == NULL)
+        return;
+    size_t w;
+    uint64_t mask;
+    filter_pos(m, ukey, &w, &mask);
+    uint64_t old = atomic_load_explicit(&s->filter[w], memory_order_relaxed);
+    if ((old & mask) != mask)
+        atomic_store_explicit(&s->filter[w], old | mask, memory_order_relaxed);
+}
 
 /* A prepared entry (memtable.h M4): the node and the shard it belongs to. */
 typedef struct pending_entry {
@@ -97,11 +130,12 @@ int cairn__memtable_create(cairn__memtable **out)
 int cairn__memtable_create_pooled(cairn__memtable **out,
                                   cairn__arena_pool *pool)
 {
-    return cairn__memtable_create_sharded(out, pool, 1);
+    return cairn__memtable_create_sharded(out, pool, 1, 0);
 }
 
 int cairn__memtable_create_sharded(cairn__memtable **out,
-                                   cairn__arena_pool *pool, int nshards)
+                                   cairn__arena_pool *pool, int nshards,
+                                   size_t filter_bytes)
 {
     int rc = 0;
     *out = NULL;
@@ -114,20 +148,39 @@ int cairn__memtable_create_sharded(cairn__memtable **out,
         return cairn__err(CAIRN_NOMEM, "memtable: out of memory");
     atomic_init(&m->refs, 1);
     m->nshards = nshards;
+    m->filter_words = filter_bytes / 8;
+    if (m->filter_words > UINT32_MAX)
+        m->filter_words = UINT32_MAX;
     int i;
     for (i = 0; i < nshards; i++) {
         shard *s = &m->sh[i];
         atomic_init(&s->count, 0);
+        s->filter = NULL;
+        if (m->filter_words > 0) {
+            /* Zeroed memory is all-zero atomics on every platform cairn
+             * builds for (a lock-free uint64_t). */
+            s->filter = calloc(m->filter_words, sizeof *s->filter);
+            if (s->filter == NULL) {
+                rc = cairn__err(CAIRN_NOMEM,
+                                "memtable: no memory for a "
+                                "%zu-byte filter",
+                                m->filter_words * 8);
+                break;
+            }
+        }
         cairn__arena_init_pooled(&s->arena, pool);
         rc = cairn__skiplist_init(&s->list, &s->arena, entry_compare);
         if (rc != 0) {
             cairn__arena_fini(&s->arena);
+            free(s->filter);
             break;
         }
     }
     if (rc != 0) {
-        while (i-- > 0)
+        while (i-- > 0) {
             cairn__arena_fini(&m->sh[i].arena);
+            free(m->sh[i].filter);
+        }
         free(m);
         return rc;
     }
@@ -158,8 +211,10 @@ void cairn__memtable_unref(cairn__memtable *m)
         atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
     assert(old > 0);
     if (old == 1) {
-        for (int i = 0; i < m->nshards; i++)
+        for (int i = 0; i < m->nshards; i++) {
             cairn__arena_fini(&m->sh[i].arena);
+            free(m->sh[i].filter);
+        }
         free(m);
     }
 }
@@ -246,7 +301,9 @@ int cairn__memtable_add_to(cairn__memtable *m, int shard_no, uint64_t seq,
     shard *s = &m->sh[shard_no];
     CAIRN_TRY(build_entry(&s->arena, seq, type, key, value, &buf));
     /* On failure the entry's bytes stay in the arena unused: the arena
-     * cannot give memory back, and the list is unchanged. */
+     * cannot give memory back, and the list is unchanged (a filter bit set
+     * for nothing only costs a search). */
+    filter_add(m, s, key);
     CAIRN_TRY(cairn__skiplist_insert(&s->list, buf));
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     return 0;
@@ -262,6 +319,7 @@ int cairn__memtable_prepare(cairn__memtable *m, uint64_t seq, int type,
     pe.shard = my_shard(m);
     shard *s = &m->sh[pe.shard];
     CAIRN_TRY(build_entry(&s->arena, seq, type, key, value, &buf));
+    filter_add(m, s, key);
     CAIRN_TRY(cairn__skiplist_prepare(&s->list, buf, &pe.p));
     return cairn__buf_append(pending, (const char *)&pe, sizeof pe);
 }
@@ -304,6 +362,23 @@ int cairn__memtable_get(cairn__memtable *m, cairn__slice key, uint64_t snapshot,
         return 0; /* add() refuses such keys, so none can be present. */
     if (snapshot > CAIRN__MAX_SEQ)
         snapshot = CAIRN__MAX_SEQ;
+    /* The shards whose filter may hold key (M6); most lookups of keys
+     * that live in tables stop here. */
+    uint32_t maybe = 0;
+    if (m->filter_words > 0) {
+        size_t fw;
+        uint64_t fmask;
+        filter_pos(m, key, &fw, &fmask);
+        for (int i = 0; i < m->nshards; i++)
+            if ((atomic_load_explicit(&m->sh[i].filter[fw],
+                                      memory_order_relaxed) &
+                 fmask) == fmask)
+                maybe |= UINT32_C(1) << i;
+        if (maybe == 0)
+            return 0;
+    } else {
+        maybe = (UINT32_C(1) << m->nshards) - 1;
+    }
     size_t need = CAIRN__MAX_VARINT32 + key.size + 8;
     if (need > sizeof inline_buf) {
         lookup = malloc(need);
@@ -318,6 +393,8 @@ int cairn__memtable_get(cairn__memtable *m, cairn__slice key, uint64_t snapshot,
     const char *entry = NULL;
     uint64_t best = 0;
     for (int i = 0; i < m->nshards; i++) {
+        if (!(maybe & (UINT32_C(1) << i)))
+            continue;
         cairn__skiplist_iter it;
         cairn__skiplist_iter_init(&it, &m->sh[i].list);
         cairn__skiplist_iter_seek(&it, lookup);

@@ -28,6 +28,14 @@
  *      version; the iterator merges the shards into one internal-key
  *      order. M1 and M4 hold for the memtable as a whole (one writer
  *      preparing at a time, whatever the shard).
+ *  M6. Filters. Each shard may keep a filter of the user keys it holds
+ *      (a blocked Bloom filter: three bits of one 64-bit word per key).
+ *      The writer sets a key's bits before the entry can be linked, so a
+ *      lookup that finds them clear skips the shard's search: a key that
+ *      lives only in tables costs one hash and a load per shard instead
+ *      of a skiplist search. Its size is fixed at create; a fuller filter
+ *      only skips less. The filter's memory is not in memory_usage (which
+ *      counts the arenas, as LevelDB does, and decides memtable switches).
  */
 #ifndef CAIRN_MEM_MEMTABLE_H
 #define CAIRN_MEM_MEMTABLE_H
@@ -52,10 +60,11 @@ int cairn__memtable_create_pooled(cairn__memtable **out,
 /* Shards at most (M5). */
 #define CAIRN__MEMTABLE_MAX_SHARDS 16
 /* A memtable of nshards shards (M5), 1..CAIRN__MEMTABLE_MAX_SHARDS, else
- * CAIRN_INVALID. create_pooled makes one shard. */
+ * CAIRN_INVALID, each with a filter of filter_bytes (rounded down to 8;
+ * 0: no filter, M6). create_pooled makes one shard without a filter. */
 int cairn__memtable_create_sharded(cairn__memtable **out,
-                                   cairn__arena_pool *pool,
-                                   int nshards) CAIRN_WUR;
+                                   cairn__arena_pool *pool, int nshards,
+                                   size_t filter_bytes) CAIRN_WUR;
 int cairn__memtable_shards(const cairn__memtable *m);
 void cairn__memtable_ref(cairn__memtable *m);
 /* Frees the memtable when the count drops to 0. NULL is ignored. */

@@ -242,9 +242,11 @@ static int random_probe(tu_rng *rng, const model_entry *model, int n,
     return j;
 }
 
-/* nshards 1: the usual memtable; more: every entry goes into a shard
- * drawn at random (M5), so versions of one key sit in different lists. */
-static void iterator_order_case(int nshards)
+/* nshards 1 and no filter: the usual memtable; more shards: every entry
+ * goes into a shard drawn at random (M5), so versions of one key sit in
+ * different lists; filter_bytes: each shard has a filter (M6), and a
+ * lookup that skipped a shard holding the key would fail the model. */
+static void iterator_order_case(int nshards, size_t filter_bytes)
 {
     enum { N = 1500 };
     tu_rng rng;
@@ -253,10 +255,11 @@ static void iterator_order_case(int nshards)
     model_entry *model = calloc(N, sizeof *model);
     assert_non_null(model);
     cairn__memtable *m;
-    if (nshards == 1) {
+    if (nshards == 1 && filter_bytes == 0) {
         m = mt_new_mem();
     } else {
-        assert_int_equal(cairn__memtable_create_sharded(&m, NULL, nshards), 0);
+        assert_int_equal(
+            cairn__memtable_create_sharded(&m, NULL, nshards, filter_bytes), 0);
         assert_int_equal(cairn__memtable_shards(m), nshards);
     }
 
@@ -343,24 +346,35 @@ static void iterator_order_case(int nshards)
 static void test_iterator_order(void **state)
 {
     (void)state;
-    iterator_order_case(1);
+    iterator_order_case(1, 0);
 }
 
 /* M5: lookups and the merged iterator over 2 and 4 shards. */
+/* M6: filters of one word (every lookup passes it: all bits end up set),
+ * a few words (false positives), and plenty. */
+static void test_filters(void **state)
+{
+    (void)state;
+    iterator_order_case(1, 8);
+    iterator_order_case(2, 64);
+    iterator_order_case(1, 1u << 16);
+    iterator_order_case(4, 1u << 16);
+}
+
 static void test_shards(void **state)
 {
     (void)state;
-    iterator_order_case(2);
-    iterator_order_case(4);
+    iterator_order_case(2, 0);
+    iterator_order_case(4, 0);
 
     cairn__memtable *m = NULL;
-    assert_int_equal(cairn__memtable_create_sharded(&m, NULL, 0),
+    assert_int_equal(cairn__memtable_create_sharded(&m, NULL, 0, 0),
                      CAIRN_INVALID);
     assert_null(m);
     assert_int_equal(cairn__memtable_create_sharded(
-                         &m, NULL, CAIRN__MEMTABLE_MAX_SHARDS + 1),
+                         &m, NULL, CAIRN__MEMTABLE_MAX_SHARDS + 1, 0),
                      CAIRN_INVALID);
-    assert_int_equal(cairn__memtable_create_sharded(&m, NULL, 3), 0);
+    assert_int_equal(cairn__memtable_create_sharded(&m, NULL, 3, 0), 0);
     assert_int_equal(cairn__memtable_add_to(m, 3, 1, CAIRN__TYPE_VALUE,
                                             cairn__slice_str("k"),
                                             cairn__slice_str("v")),
@@ -455,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_large_value_and_key),
         cmocka_unit_test(test_iterator_order),
         cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_filters),
         cmocka_unit_test(test_memory_usage_grows),
         cmocka_unit_test(test_ref_unref),
     };
