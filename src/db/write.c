@@ -67,6 +67,7 @@
 #include "db/batch.h"
 #include "db/filename.h"
 #include "util/ikey.h"
+#include "util/syncpoint.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -550,9 +551,15 @@ static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
         if (!refused) {
             cairn__mutex_unlock(&db->mu);
             refuse_no_slowdown(db);
+            cairn__sync_point("write:stall-refused");
             cairn__mutex_lock(&db->mu);
             refused = 1;
             *refusedp = 1;
+            /* mu was released: a flush or compaction may have ended, and
+             * its broadcast come, in between. Waiting now without looking
+             * again could sleep for ever (the background thread idle, the
+             * slot free): decide again. */
+            continue;
         }
         cairn__stat_add(&db->wstats->stalls[stall], 1);
         if (stall == CAIRN__STALL_DELAY) {

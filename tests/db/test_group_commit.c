@@ -27,6 +27,7 @@
 #include "db/batch.h"
 #include "db/db_impl.h"
 #include "env/env.h"
+#include "util/syncpoint.h"
 #include "wal/log.h"
 
 #include <stdarg.h>
@@ -343,6 +344,34 @@ static void test_no_slowdown(void **state)
     assert_int_equal(refusals, 3);
 }
 
+/* 64 KiB of filler. */
+static char big[64 * 1024];
+
+/* A database on a new gate env (64 KiB write buffer, one immutable slot)
+ * with a memtable switched out whose flush is held just before its
+ * table's sync, so the slot stays taken. */
+static cairn_db *open_slot_taken(int pipelined, gate_env **gp,
+                                 cairn_options **optp)
+{
+    gate_env *g = *gp = gate_env_create(pipelined);
+    cairn_options *opt = *optp = cairn_options_create();
+    assert_non_null(opt);
+    assert_int_equal(cairn_options_set_write_buffer_size(opt, 64 * 1024), 0);
+    assert_int_equal(cairn_options_set_max_immutable_memtables(opt, 1), 0);
+    cairn_db *db = open_db(g, opt);
+    memset(big, 'x', sizeof big);
+    gate_close(g, GATE_TABLE);
+    for (int i = 0; gl_write_stat(db, "memtable switch") == 0; i++) {
+        if (i == 64)
+            fail_msg("no memtable switch after 64 puts of 16 KiB");
+        char key[16];
+        snprintf(key, sizeof key, "f%02d", i);
+        assert_int_equal(cairn_db_put(db, NULL, key, 3, big, 16 * 1024), 0);
+    }
+    gate_wait_blocked(g, GATE_TABLE, 1);
+    return db;
+}
+
 /* A sticky error raised outside the leader must wake a leader stalled in
  * flow control. Sync writer a's pipelined sync runs after a has handed
  * leadership on; meanwhile leader b waits for a flush to free the one
@@ -355,25 +384,11 @@ static void test_sync_failure_wakes_stalled_leader(void **state)
 {
     (void)state;
     tu_watchdog_arm(60, "sync failure wakes stalled leader");
-    gate_env *g = gate_env_create(1);
-    cairn_options *opt = cairn_options_create();
-    assert_int_equal(cairn_options_set_write_buffer_size(opt, 64 * 1024), 0);
-    assert_int_equal(cairn_options_set_max_immutable_memtables(opt, 1), 0);
-    cairn_db *db = open_db(g, opt);
-    static char big[64 * 1024];
-    memset(big, 'x', sizeof big);
-
+    gate_env *g;
+    cairn_options *opt;
     /* 1. Fill a memtable; the switch queues it, and its flush is held
      * just before its table is synced: the immutable slot stays taken. */
-    gate_close(g, GATE_TABLE);
-    for (int i = 0; gl_write_stat(db, "memtable switch") == 0; i++) {
-        if (i == 64)
-            fail_msg("no memtable switch after 64 puts of 16 KiB");
-        char key[16];
-        snprintf(key, sizeof key, "f%02d", i);
-        assert_int_equal(cairn_db_put(db, NULL, key, 3, big, 16 * 1024), 0);
-    }
-    gate_wait_blocked(g, GATE_TABLE, 1);
+    cairn_db *db = open_slot_taken(1, &g, &opt);
 
     /* 2. a's sync is held, and will fail. */
     pthread_mutex_lock(&g->mu);
@@ -412,6 +427,88 @@ static void test_sync_failure_wakes_stalled_leader(void **state)
                  "error of a failed log sync");
     assert_int_equal(b_rc, CAIRN_IO);
     assert_int_equal(later, CAIRN_IO);
+}
+
+/* A stalled leader releases the database mutex once, to refuse the
+ * no_slowdown writers queued behind it, and a flush that ends in that
+ * window broadcasts before the leader waits. The leader must look again
+ * instead of sleeping: here the flush it stalls for ends exactly there (a
+ * sync point runs it in the window), after which the background thread
+ * has nothing to do, so no broadcast would ever come. (compat/
+ * test_leveldb_compacted hung this way once in a few dozen suite runs,
+ * the watchdog's stacks showing the writer in stall_wait, the background
+ * thread idle and every memtable flushed.) */
+typedef struct refusal_window {
+    gate_env *g;
+    cairn_db *db;
+    atomic_int hits;
+} refusal_window;
+
+static int table_files(cairn_db *db)
+{
+    int n = 0;
+    for (int level = 0; level < 7; level++) {
+        char name[64];
+        snprintf(name, sizeof name, "cairn.num-files-at-level%d", level);
+        char *s = cairn_db_property(db, name);
+        assert_non_null(s);
+        n += atoi(s);
+        cairn_free(s);
+    }
+    return n;
+}
+
+static void flush_in_refusal_window(const char *point, void *arg)
+{
+    refusal_window *rw = arg;
+    if (strcmp(point, "write:stall-refused") != 0 ||
+        atomic_fetch_add(&rw->hits, 1) != 0)
+        return;
+    gate_open(rw->g, GATE_TABLE);
+    while (table_files(rw->db) == 0)
+        sleep_ms(1);
+}
+
+static void test_flush_ends_while_stall_refuses(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "flush ends while a stall refuses");
+    gate_env *g;
+    cairn_options *opt;
+    /* 1. A memtable switched out, its flush held before its table's
+     * sync: the one immutable slot stays taken. */
+    cairn_db *db = open_slot_taken(0, &g, &opt);
+    refusal_window rw = {g, db, 0};
+    /* 2. The memtable past its limit (the check comes before a write). */
+    assert_int_equal(cairn_db_put(db, NULL, "big", 3, big, sizeof big), 0);
+    assert_int_equal(table_files(db), 0);
+
+    /* 3. The next leader stalls for the slot; the flush ends while it
+     * refuses no_slowdown writers, with the mutex released. */
+    cairn__sync_point_set(flush_in_refusal_window, &rw);
+    cairn_batch *b = make_batch("b", 10);
+    job j;
+    start_job(&j, db, b, 0, 0);
+    int woke = finishes_within(&j, 5000);
+    if (!woke)
+        fail_msg("a leader stalled for a flush slept through its end "
+                 "(the flush ended while the leader refused no_slowdown "
+                 "writers)");
+    int rc = join_job(&j);
+    cairn__sync_point_set(NULL, NULL);
+    assert_int_equal(atomic_load(&rw.hits), 1);
+    assert_int_equal(rc, 0);
+    assert_int_equal(gl_write_stat(db, "memtable switch"), 2);
+    void *v = NULL;
+    size_t vlen = 0;
+    assert_int_equal(cairn_db_get(db, NULL, "b", 1, &v, &vlen), 0);
+    cairn_free(v);
+
+    assert_int_equal(cairn_db_close(db), 0);
+    cairn_batch_destroy(b);
+    cairn_options_destroy(opt);
+    gate_env_destroy(g);
+    tu_watchdog_disarm();
 }
 
 /* Flow control's last step, the memtable switch, is counted in
@@ -492,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_batch_unmodified),
         cmocka_unit_test(test_no_slowdown),
         cmocka_unit_test(test_sync_failure_wakes_stalled_leader),
+        cmocka_unit_test(test_flush_ends_while_stall_refuses),
         cmocka_unit_test(test_switches_counted),
         cmocka_unit_test(test_latency_quantiles_ordered),
     };
