@@ -584,6 +584,8 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
     atomic_init(&db->live_iters, 0);
     atomic_init(&db->bw_word, 0);
     atomic_init(&db->active_writers, 0);
+    atomic_init(&db->bw_waiting, 0);
+    atomic_init(&db->sync_gathering, 0);
     atomic_init(&db->spinners, 0);
     atomic_init(&db->bg_error_flag, 0);
     atomic_init(&db->l0_count, 0);

@@ -189,7 +189,9 @@ struct cairn_db {
     cairn__writer *wq_tail; /* Locked: wq_mu */
     size_t wq_bytes;        /* Locked: wq_mu; bytes of queued batches */
     size_t wq_count;        /* Locked: wq_mu; writers queued */
-    int bw_waiting;         /* Locked: wq_mu; a leader holds its group open */
+    /* Atomic (written under wq_mu): a leader holds its group open. A
+     * writer leaving reads it without the lock (writer_leaves). */
+    atomic_int bw_waiting;
     int wq_stalled; /* Locked: wq_mu; the leader is stalled (no_slowdown) */
     _Atomic uint32_t
         bw_word; /* Atomic: futex the batch-wait leader sleeps on */
@@ -220,9 +222,11 @@ struct cairn_db {
     int syncing;                       /* Locked: sync_mu; syncs running */
     uint64_t syncing_log, syncing_off; /* Locked: sync_mu; newest target */
     int durable_waiters;               /* Locked: sync_mu; in wait_durable */
-    int sync_gathering;                /* Locked: sync_mu; batch-waiting */
-    struct sync_waiter *sync_waiters;  /* Locked: sync_mu; asleep waiters */
-    int sync_error;                    /* Locked: sync_mu; sticky */
+    /* Atomic (written under sync_mu): the syncer is batch-waiting. A
+     * writer leaving reads it without the lock (writer_leaves). */
+    atomic_int sync_gathering;
+    struct sync_waiter *sync_waiters;    /* Locked: sync_mu; asleep waiters */
+    int sync_error;                      /* Locked: sync_mu; sticky */
     char sync_errmsg[CAIRN__ERRMSG_MAX]; /* Locked: sync_mu */
     /* Atomic mirrors, read by the leader's flow-control fast path without
      * mu (each written under mu): the sticky error is set, and the number

@@ -631,21 +631,24 @@ static void batch_wait(cairn_db *db, cairn__writer *leader)
     for (;;) {
         if (db->wq_bytes >= db->opt.commit_wait_bytes)
             break;
+        /* The wake-up generation, then the hold announced, then the count
+         * (as in gather_for_sync): a writer leaving after the count bumps
+         * the generation, and the futex wait below returns at once. */
+        uint32_t gen = atomic_load_explicit(&db->bw_word, memory_order_acquire);
+        atomic_store_explicit(&db->bw_waiting, 1, memory_order_seq_cst);
         /* Everyone who is writing is already queued: nobody to wait for. */
         if ((size_t)atomic_load_explicit(&db->active_writers,
-                                         memory_order_relaxed) <= db->wq_count)
+                                         memory_order_seq_cst) <= db->wq_count)
             break;
         uint64_t now = cairn__mono_ns();
         if (now >= deadline)
             break;
-        uint32_t gen = atomic_load_explicit(&db->bw_word, memory_order_acquire);
-        db->bw_waiting = 1;
         waited = 1;
         cairn__mutex_unlock(&db->wq_mu);
         cairn__futex_wait(&db->bw_word, gen, deadline - now);
         cairn__mutex_lock(&db->wq_mu);
     }
-    db->bw_waiting = 0;
+    atomic_store_explicit(&db->bw_waiting, 0, memory_order_relaxed);
     cairn__mutex_unlock(&db->wq_mu);
     if (waited) {
         cairn__stat_add(&db->wstats->batch_waits, 1);
@@ -697,17 +700,21 @@ static void gather_for_sync(cairn_db *db)
                                : db->appended_off;
         if (pending >= db->opt.commit_wait_bytes)
             break;
+        /* Announce the hold before counting the active writers: a writer
+         * leaving decrements the count and then looks at the flag (both
+         * sequentially consistent), so either this check sees it gone or
+         * it sees the flag and wakes this wait (writer_leaves). */
+        atomic_store_explicit(&db->sync_gathering, 1, memory_order_seq_cst);
         if (db->durable_waiters >=
-            atomic_load_explicit(&db->active_writers, memory_order_relaxed))
+            atomic_load_explicit(&db->active_writers, memory_order_seq_cst))
             break;
         uint64_t now = cairn__mono_ns();
         if (now >= deadline)
             break;
         waited = 1;
-        db->sync_gathering = 1;
         cairn__cond_timedwait_ns(&db->sync_cv, &db->sync_mu, deadline - now);
-        db->sync_gathering = 0;
     }
+    atomic_store_explicit(&db->sync_gathering, 0, memory_order_relaxed);
     if (waited) {
         cairn__stat_add(&db->wstats->batch_waits, 1);
         cairn__stat_add(&db->wstats->batch_wait_ns, cairn__mono_ns() - t0);
@@ -800,7 +807,7 @@ static int wait_durable(cairn_db *db, uint64_t log, uint64_t end, int nwriters)
     /* The whole group waits on this sync: its followers are active
      * writers too, for the gathering rule. */
     db->durable_waiters += nwriters;
-    if (db->sync_gathering)
+    if (atomic_load_explicit(&db->sync_gathering, memory_order_relaxed))
         cairn__cond_broadcast(&db->sync_cv);
     for (;;) {
         if (covered(db, log, end))
@@ -980,6 +987,25 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
 /* ---------------------------------------------------------------------- */
 /* The write call                                                          */
 
+/* A batch-wait writer leaves cairn__db_write. One active writer fewer can
+ * make "every active writer is waiting" true for a syncer gathering or a
+ * leader holding its group, and no arrival will tell them: wake them. The
+ * decrement and the flag loads are sequentially consistent, against the
+ * flag stores and count loads of gather_for_sync and batch_wait. */
+static void writer_leaves(cairn_db *db)
+{
+    atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&db->sync_gathering, memory_order_seq_cst)) {
+        cairn__mutex_lock(&db->sync_mu);
+        cairn__cond_broadcast(&db->sync_cv);
+        cairn__mutex_unlock(&db->sync_mu);
+    }
+    if (atomic_load_explicit(&db->bw_waiting, memory_order_seq_cst)) {
+        atomic_fetch_add_explicit(&db->bw_word, 1, memory_order_release);
+        cairn__futex_wake(&db->bw_word, 1);
+    }
+}
+
 static void count_group(cairn_db *db, size_t nwriters)
 {
     cairn__write_stripe *st = &db->wstats->stripe[cairn__thread_stripe()];
@@ -1021,8 +1047,7 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         /* The leader is stalled: joining the queue would stall too. */
         cairn__mutex_unlock(&db->wq_mu);
         if (counted)
-            atomic_fetch_sub_explicit(&db->active_writers, 1,
-                                      memory_order_relaxed);
+            writer_leaves(db);
         cairn__stat_add(&db->wstats->busy, 1);
         return cairn__err(CAIRN_BUSY,
                           "write would stall (a stall is in progress) and "
@@ -1036,7 +1061,8 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
     db->wq_bytes += rep.size;
     db->wq_count++;
     int leader = db->wq_head == &w;
-    if (!leader && db->bw_waiting &&
+    if (!leader &&
+        atomic_load_explicit(&db->bw_waiting, memory_order_relaxed) &&
         (db->wq_bytes >= db->opt.commit_wait_bytes ||
          db->wq_count >= (size_t)atomic_load_explicit(&db->active_writers,
                                                       memory_order_relaxed))) {
@@ -1052,8 +1078,7 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
         int rc = w.status;
         release_follower(&w);
         if (counted)
-            atomic_fetch_sub_explicit(&db->active_writers, 1,
-                                      memory_order_relaxed);
+            writer_leaves(db);
         if (rc != 0)
             cairn__errmsg_restore(w.msg);
         record_latency(db, t0);
@@ -1175,7 +1200,7 @@ int cairn__db_write(cairn_db *db, const struct cairn_writeoptions *wo,
 
     release_followers(&fo, rc, w.msg);
     if (counted)
-        atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_relaxed);
+        writer_leaves(db);
     if (rc != 0)
         cairn__errmsg_restore(w.msg);
     record_latency(db, t0);
