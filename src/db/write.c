@@ -994,6 +994,7 @@ static int commit_group(cairn_db *db, cairn__writer *leader,
  * flag stores and count loads of gather_for_sync and batch_wait. */
 static void writer_leaves(cairn_db *db)
 {
+    cairn__sync_point("write:leaving");
     atomic_fetch_sub_explicit(&db->active_writers, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&db->sync_gathering, memory_order_seq_cst)) {
         cairn__mutex_lock(&db->sync_mu);

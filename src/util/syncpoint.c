@@ -6,13 +6,17 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-/* Written by cairn__sync_point_set while no point can run (syncpoint.h);
- * the release/acquire pair covers hook_arg too. */
+/* hook_arg is written only while hook is NULL, before the release store
+ * that installs hook; a point that acquires a non-NULL hook sees it. */
 static _Atomic(cairn__sync_point_fn) hook;
 static void *hook_arg;
 
 void cairn__sync_point_set(cairn__sync_point_fn fn, void *arg)
 {
+    if (fn == NULL) {
+        atomic_store_explicit(&hook, NULL, memory_order_release);
+        return;
+    }
     hook_arg = arg;
     atomic_store_explicit(&hook, fn, memory_order_release);
 }
