@@ -422,6 +422,33 @@ static void test_leader_time_limit(void **state)
     tu_watchdog_disarm();
 }
 
+/* The leader's half of the leaving rule: n1 holds its group because s is
+ * active (stopped at the sync gate); when s's sync is let through and s
+ * leaves, every remaining active writer (n1 alone) is queued, and the
+ * hold must end then, not at its 1 s limit: no arrival is left to end it. */
+static void test_leader_released_by_leaving_writer(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "leader_released_by_leaving_writer");
+    gate_env *g = gate_env_create(1);
+    cairn_options *opt = cairn_options_create();
+    cairn_db *db = open_bw(g, opt, 1000000, 1024 * 1024, 1);
+    cairn_batch *b[2] = {make_batch("s", 10), make_batch("n1", 10)};
+    job jobs[2];
+    leader_setup(g, db, jobs, b);
+    uint64_t t0 = now_ns();
+    gate_open(g, GATE_SYNC);
+    assert_int_equal(join_job(&jobs[0]), 0);
+    assert_int_equal(join_job(&jobs[1]), 0);
+    uint64_t elapsed = now_ns() - t0;
+    teardown(g, db, opt, b, 2);
+    tu_watchdog_disarm();
+    if (elapsed >= 500000000u)
+        fail_msg("the leader held %.3f s after the only other active "
+                 "writer had left",
+                 (double)elapsed / 1e9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_syncer_released_by_leaving_writer),
         cmocka_unit_test(test_leader_byte_limit),
         cmocka_unit_test(test_leader_time_limit),
+        cmocka_unit_test(test_leader_released_by_leaving_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
