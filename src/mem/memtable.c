@@ -316,7 +316,15 @@ int cairn__memtable_prepare(cairn__memtable *m, uint64_t seq, int type,
     char *buf;
     pending_entry pe;
     memset(&pe, 0, sizeof pe);
-    pe.shard = my_shard(m);
+    if (pending->len >= sizeof pe) {
+        /* One leader prepares the whole list: its entries stay in the
+         * shard its first one chose, without asking for the CPU again. */
+        pending_entry first;
+        memcpy(&first, pending->data, sizeof first);
+        pe.shard = first.shard;
+    } else {
+        pe.shard = my_shard(m);
+    }
     shard *s = &m->sh[pe.shard];
     CAIRN_TRY(build_entry(&s->arena, seq, type, key, value, &buf));
     filter_add(m, s, key);

@@ -22,7 +22,9 @@
  *  M5. Shards. A memtable may be split into up to
  *      CAIRN__MEMTABLE_MAX_SHARDS skiplists, each with its own arena; add
  *      and prepare put an entry into the shard of the CPU the calling
- *      thread runs on (sched_getcpu), so that leaders on different cores
+ *      thread runs on (sched_getcpu; prepare asks once per pending list,
+ *      whose entries all go to its first entry's shard, so a pending list
+ *      must hold entries of one memtable), so that leaders on different cores
  *      build and link into different lists and their cache lines stay on
  *      their core. get searches every shard and returns the newest
  *      version; the iterator merges the shards into one internal-key
