@@ -111,6 +111,7 @@ INT_KNOB(set_info_log, cairn_options_set_info_log)
 INT_KNOB(set_max_imm, cairn_options_set_max_immutable_memtables)
 INT_KNOB(set_bg_threads, cairn_options_set_background_threads)
 INT_KNOB(set_mem_shards, cairn_options_set_memtable_shards)
+INT_KNOB(set_subcompactions, cairn_options_set_max_subcompactions)
 INT_KNOB(set_mem_filter, cairn_options_set_memtable_filter)
 
 /* The defaults include/cairn.h documents for the multi-field setters. */
@@ -233,6 +234,8 @@ static const struct knob knobs[] = {
     {"background_threads", "1 flushes and compacts, 2 flushes apart (1)",
      set_bg_threads},
     {"memtable_shards", "1..16, 0 one per CPU up to 4 (0)", set_mem_shards},
+    {"max_subcompactions", "1..16, 0 one per CPU up to 4 (0)",
+     set_subcompactions},
     {"memtable_filter", "0 or 1 (1)", set_mem_filter},
     {"l0_triggers", "SLOWDOWN,STOP[,SLOWDOWN_US] (8,12,1000)", set_l0_triggers},
 };

@@ -146,8 +146,9 @@ static int c_close(void *db, struct bench_msg *msg)
         return 0;
     const char *show = getenv("CAIRN_BENCH_STATS");
     if (show != NULL && *show != '\0' && strcmp(show, "0") != 0) {
-        /* For studying the write path: the engine's own counters. */
-        char *p = cairn_db_property(h->db, "cairn.write-stats");
+        /* For studying the write path: the engine's own counters
+         * (compactions per level, then the write statistics). */
+        char *p = cairn_db_property(h->db, "cairn.stats");
         if (p != NULL)
             fprintf(stderr, "%s\n", p);
         cairn_free(p);

@@ -250,6 +250,16 @@ CAIRN_EXPORT int cairn_options_set_memtable_filter(cairn_options *opt, int on);
  * values above 2 are refused. */
 CAIRN_EXPORT int cairn_options_set_background_threads(cairn_options *opt,
                                                       int n);
+/* Parts one compaction may be split into, each merging its own range of
+ * keys on its own thread (RocksDB's max_subcompactions): 1 runs every
+ * compaction on the background thread alone; 0 (the default) allows one
+ * part per CPU online at open, at most 4; at most 16. A compaction is
+ * split only where each part gets at least max_file_size of input, at
+ * keys that end input files. Writers stall less for level-0 files while
+ * compaction can use a core they leave idle: docs/design.md,
+ * "Subcompactions". */
+CAIRN_EXPORT int cairn_options_set_max_subcompactions(cairn_options *opt,
+                                                      int n);
 /* Level-0 file counts at which writes are delayed once by slowdown_us
  * (default 8 files, 1000 us) and stopped until compaction catches up
  * (default 12). 1 <= slowdown <= stop <= 1000; slowdown_us <= 1 s. */

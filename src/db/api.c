@@ -64,6 +64,7 @@ cairn_options *cairn_options_create(void)
     o->memtable_shards = 0;
     o->memtable_filter = 1;
     o->background_threads = 1;
+    o->max_subcompactions = 0;
     o->commit_policy = CAIRN_COMMIT_LEADER;
     o->commit_wait_us = 100;
     o->commit_wait_bytes = 64u << 10;
@@ -302,6 +303,17 @@ int cairn_options_set_background_threads(cairn_options *opt, int n)
         return cairn__err(CAIRN_INVALID, "background_threads %d outside [1, 2]",
                           n);
     opt->background_threads = n;
+    return 0;
+}
+
+int cairn_options_set_max_subcompactions(cairn_options *opt, int n)
+{
+    CHECK_HANDLE(opt, "options");
+    if (n < 0 || n > CAIRN__MAX_SUBCOMPACTIONS)
+        return cairn__err(CAIRN_INVALID,
+                          "max_subcompactions %d outside [0, %d]", n,
+                          CAIRN__MAX_SUBCOMPACTIONS);
+    opt->max_subcompactions = n;
     return 0;
 }
 

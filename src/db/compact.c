@@ -12,6 +12,10 @@
  *     key whose output would overlap more than 10 x max_file_size of
  *     grandparent bytes. Between keys a running compaction flushes any
  *     memtable that became immutable, so writers never wait behind it.
+ *   - A large merge is split into key ranges of about equal input bytes
+ *     (subcompactions, up to max_subcompactions), merged at once on
+ *     helper threads, their outputs joined in one edit
+ *     (docs/design.md "Subcompactions").
  *
  * Dropping (applied to each user key's entries newest first, with S the
  * oldest sequence any snapshot or reader may still ask for):
@@ -25,8 +29,10 @@
  * them), and the error becomes the sticky background error; an input is
  * never deleted unless the edit dropping it is durable.
  *
- * Threads: mu is held on entry and exit of every function here, and
- * released while keys are merged and tables written.
+ * Threads: mu is held on entry and exit of do_compaction and the other
+ * entry points, and released while keys are merged and tables written;
+ * a subcompaction's helper thread holds no lock while it merges
+ * (docs/locking.md).
  */
 #include "db/db_impl.h"
 
@@ -59,6 +65,19 @@ typedef struct compact_state {
     cairn__file *file;
     cairn__table_builder *builder;
     uint64_t bytes_written;
+    /* This subcompaction's internal keys: [lo, hi), an empty buffer being
+     * an open end. Bounds are (user key, MAX_SEQ, TYPE_FOR_SEEK), below
+     * every entry of their user key, so no user key is split. */
+    cairn__buf lo, hi;
+    int flusher;         /* flushes memtables between keys (bg thread) */
+    _Atomic int *failed; /* set by a failing subcompaction: all stop */
+    int stopped;         /* this one stopped because another failed */
+    cairn__compaction_cursor cur;
+    /* A helper thread's result, and its done flag (Locked: db->mu). */
+    int rc;
+    char msg[CAIRN__ERRMSG_MAX];
+    int running;
+    cairn__thread *thread;
 } compact_state;
 
 static void state_fini(compact_state *cs)
@@ -68,6 +87,8 @@ static void state_fini(compact_state *cs)
         cairn__buf_fini(&cs->outs[i].largest);
     }
     free(cs->outs);
+    cairn__buf_fini(&cs->lo);
+    cairn__buf_fini(&cs->hi);
     if (cs->builder != NULL) {
         cairn__table_builder_abandon(cs->builder);
         cairn__table_builder_destroy(cs->builder);
@@ -197,14 +218,11 @@ static int last_user_key_differs(compact_state *cs, cairn__slice ikey)
                                cairn__ikey_user(ikey));
 }
 
-/* Gives a waiting flush the thread between two keys. */
-static int flush_if_needed(cairn_db *db)
+/* Flushes the oldest immutable memtable if one waits and no other thread
+ * flushes; mu held. */
+static int flush_locked(cairn_db *db)
 {
-    /* With a flush thread of its own, flushes never wait for us. */
-    if (db->opt.background_threads >= 2 ||
-        !atomic_load_explicit(&db->has_imm, memory_order_relaxed))
-        return 0;
-    cairn__mutex_lock(&db->mu);
+    cairn__mutex_assert_held(&db->mu);
     int rc = 0;
     if (db->nimm > 0 && db->bg_error == 0 && !db->shutting_down &&
         !db->flushing) {
@@ -215,6 +233,18 @@ static int flush_if_needed(cairn_db *db)
             cairn__db_set_bg_error(db, rc);
         cairn__cond_broadcast(&db->bg_cv);
     }
+    return rc;
+}
+
+/* Gives a waiting flush the thread between two keys. */
+static int flush_if_needed(cairn_db *db)
+{
+    /* With a flush thread of its own, flushes never wait for us. */
+    if (db->opt.background_threads >= 2 ||
+        !atomic_load_explicit(&db->has_imm, memory_order_relaxed))
+        return 0;
+    cairn__mutex_lock(&db->mu);
+    int rc = flush_locked(db);
     cairn__mutex_unlock(&db->mu);
     return rc;
 }
@@ -232,14 +262,23 @@ static int merge_inputs(compact_state *cs)
     uint64_t last_seq_for_key = CAIRN__MAX_SEQ;
     int rc = 0;
     unsigned step = 0;
-    for (cairn__iter_seek_first(in); cairn__iter_valid(in);
-         cairn__iter_next(in)) {
-        if ((rc = flush_if_needed(db)) != 0)
+    if (cs->lo.len > 0)
+        cairn__iter_seek(in, cairn__buf_slice(&cs->lo));
+    else
+        cairn__iter_seek_first(in);
+    for (; cairn__iter_valid(in); cairn__iter_next(in)) {
+        if (cs->flusher && (rc = flush_if_needed(db)) != 0)
             break;
         /* A close is noticed within 64 entries: taking mu for every
          * entry cost time, and made the merge wait whenever a writer
          * held mu for a memtable switch. */
         if ((step++ & 63) == 0) {
+            if (atomic_load_explicit(cs->failed, memory_order_relaxed)) {
+                cs->stopped = 1;
+                rc = cairn__err(CAIRN_IO, "compaction stopped: another "
+                                          "part of it failed");
+                break;
+            }
             cairn__mutex_lock(&db->mu);
             int stop = db->shutting_down;
             cairn__mutex_unlock(&db->mu);
@@ -249,6 +288,9 @@ static int merge_inputs(compact_state *cs)
             }
         }
         cairn__slice key = cairn__iter_key(in);
+        if (cs->hi.len > 0 &&
+            cairn__ikey_compare(key, cairn__buf_slice(&cs->hi)) >= 0)
+            break; /* the next subcompaction's */
         /* Outputs are cut only between two user keys, never between the
          * versions of one: LevelDB 1.23 does not add boundary files at
          * level+1 when it compacts (fixed after 1.23), so a user key split
@@ -257,7 +299,8 @@ static int merge_inputs(compact_state *cs)
         int new_user_key = cs->builder == NULL || key.size < 8 ||
                            last_user_key_differs(cs, key);
         if (cs->builder != NULL && new_user_key &&
-            (cut_pending || cairn__compaction_should_stop_before(c, key))) {
+            (cut_pending ||
+             cairn__compaction_should_stop_before(c, &cs->cur, key))) {
             cut_pending = 0;
             if ((rc = finish_output(cs)) != 0)
                 break;
@@ -283,7 +326,8 @@ static int merge_inputs(compact_state *cs)
                 drop = 1; /* rule 1: hidden by a newer visible entry */
             else if (pk.type == CAIRN__TYPE_DELETION &&
                      pk.seq <= cs->smallest_snapshot &&
-                     cairn__compaction_is_base_level_for_key(c, pk.user_key))
+                     cairn__compaction_is_base_level_for_key(c, &cs->cur,
+                                                             pk.user_key))
                 drop = 1; /* rule 2: nothing older below to hide */
             last_seq_for_key = pk.seq;
         }
@@ -311,6 +355,8 @@ static int merge_inputs(compact_state *cs)
         rc = finish_output(cs);
     cairn__iter_destroy(in);
     cairn__buf_fini(&cur);
+    if (rc != 0)
+        atomic_store_explicit(cs->failed, 1, memory_order_relaxed);
     return rc;
 }
 
@@ -330,30 +376,235 @@ static void discard_outputs(compact_state *cs)
     cairn__errmsg_restore(msg);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Subcompactions                                                          */
+
+static int slice_cmp(const void *a, const void *b)
+{
+    return cairn__slice_compare(*(const cairn__slice *)a,
+                                *(const cairn__slice *)b);
+}
+
+/* Input bytes of c before internal key b, estimated from the files' index
+ * blocks (a file that b cuts counts up to b's approximate offset). */
+static uint64_t bytes_before(cairn_db *db, const cairn__compaction *c,
+                             cairn__slice b)
+{
+    uint64_t sum = 0;
+    for (int which = 0; which < 2; which++) {
+        for (size_t i = 0; i < c->ninputs[which]; i++) {
+            const cairn__file_meta *f = c->inputs[which][i];
+            if (cairn__ikey_compare(cairn__buf_slice(&f->largest), b) < 0)
+                sum += f->file_size;
+            else if (cairn__ikey_compare(cairn__buf_slice(&f->smallest), b) < 0)
+                sum += cairn__table_cache_approximate_offset(db->tc, f->number,
+                                                             f->file_size, b);
+        }
+    }
+    return sum;
+}
+
+/* Splits c's key space into at most k ranges of about equal input bytes,
+ * cut at user keys that end input files (the places an estimate is
+ * cheap and ranges of level+1 files already part). Fills bounds[0..n-2]
+ * with internal keys (user key, MAX_SEQ, TYPE_FOR_SEEK) and returns n,
+ * the number of ranges (1: no split). mu not held: the estimates may open
+ * tables; the inputs are pinned by c's version. */
+static int split_ranges(cairn_db *db, const cairn__compaction *c, int k,
+                        cairn__buf *bounds)
+{
+    size_t nfiles = c->ninputs[0] + c->ninputs[1];
+    if (k <= 1 || nfiles < 2)
+        return 1;
+    cairn__slice *cand = malloc(nfiles * sizeof *cand);
+    if (cand == NULL)
+        return 1; /* no split: the compaction still runs */
+    size_t n = 0;
+    for (int which = 0; which < 2; which++)
+        for (size_t i = 0; i < c->ninputs[which]; i++) {
+            cairn__slice largest =
+                cairn__buf_slice(&c->inputs[which][i]->largest);
+            if (largest.size >= 8)
+                cand[n++] = cairn__ikey_user(largest);
+        }
+    qsort(cand, n, sizeof *cand, slice_cmp);
+    uint64_t total = cairn__compaction_input_bytes(c, 0) +
+                     cairn__compaction_input_bytes(c, 1);
+    int nranges = 1;
+    cairn__buf b = CAIRN__BUF_INIT;
+    /* The last candidate ends the inputs: nothing would follow it. */
+    for (size_t i = 0; i + 1 < n && nranges < k; i++) {
+        if (i > 0 && cairn__slice_equal(cand[i], cand[i - 1]))
+            continue;
+        cairn__buf_clear(&b);
+        if (cairn__ikey_append(&b, cand[i], CAIRN__MAX_SEQ,
+                               CAIRN__TYPE_FOR_SEEK) != 0)
+            break;
+        uint64_t before = bytes_before(db, c, cairn__buf_slice(&b));
+        /* Cut where the bytes before pass the next equal share. */
+        if (before * (uint64_t)k < total * (uint64_t)nranges || before >= total)
+            continue;
+        cairn__buf_clear(&bounds[nranges - 1]);
+        if (cairn__buf_append(&bounds[nranges - 1], b.data, b.len) != 0)
+            break;
+        nranges++;
+    }
+    cairn__buf_fini(&b);
+    free(cand);
+    return nranges;
+}
+
+/* A helper thread's subcompaction. */
+static void *sub_main(void *arg)
+{
+    compact_state *cs = arg;
+    cairn_db *db = cs->db;
+    int rc = merge_inputs(cs);
+    if (rc != 0)
+        snprintf(cs->msg, sizeof cs->msg, "%s", cairn__errmsg_get());
+    cairn__mutex_lock(&db->mu);
+    cs->rc = rc;
+    cs->running = 0;
+    cairn__cond_broadcast(&db->bg_cv);
+    cairn__mutex_unlock(&db->mu);
+    return NULL;
+}
+
+/* Runs the merge of subs[0..n-1] (their ranges set), subs[0] on this
+ * thread and the others on helper threads; mu not held. While it waits
+ * for the helpers this thread still flushes memtables, as it does
+ * between keys. Returns the first failure, its message in this thread. */
+static int run_subcompactions(cairn_db *db, compact_state *subs, int n)
+{
+    for (int i = 1; i < n; i++) {
+        subs[i].running = 1;
+        if (db->env->ops->thread_start(db->env, sub_main, &subs[i],
+                                       &subs[i].thread) != 0) {
+            subs[i].thread = NULL;
+            subs[i].running = 0;
+        }
+    }
+    int rc0 = merge_inputs(&subs[0]);
+    char msg0[CAIRN__ERRMSG_MAX];
+    snprintf(msg0, sizeof msg0, "%s", cairn__errmsg_get());
+    /* A range no thread could be started for runs here. */
+    for (int i = 1; i < n; i++)
+        if (subs[i].thread == NULL) {
+            subs[i].rc = merge_inputs(&subs[i]);
+            if (subs[i].rc != 0)
+                snprintf(subs[i].msg, sizeof subs[i].msg, "%s",
+                         cairn__errmsg_get());
+        }
+    cairn__mutex_lock(&db->mu);
+    for (int i = 1; i < n; i++) {
+        while (subs[i].running) {
+            if (db->opt.background_threads < 2 && db->nimm > 0 &&
+                db->bg_error == 0 && !db->shutting_down && !db->flushing) {
+                int frc = flush_locked(db);
+                if (frc != 0) {
+                    atomic_store_explicit(subs[0].failed, 1,
+                                          memory_order_relaxed);
+                    if (rc0 == 0) {
+                        rc0 = frc;
+                        snprintf(msg0, sizeof msg0, "%s", cairn__errmsg_get());
+                    }
+                }
+                continue;
+            }
+            cairn__cond_wait(&db->bg_cv, &db->mu);
+        }
+    }
+    cairn__mutex_unlock(&db->mu);
+    for (int i = 1; i < n; i++)
+        if (subs[i].thread != NULL)
+            (void)db->env->ops->thread_join(db->env, subs[i].thread);
+    /* The failure to report: the first that was not just a stop because
+     * another part failed, else the first. */
+    int pick = -1;
+    for (int i = 0; i < n; i++) {
+        if ((i == 0 ? rc0 : subs[i].rc) == 0)
+            continue;
+        if (pick < 0)
+            pick = i;
+        if (!subs[i].stopped) {
+            pick = i;
+            break;
+        }
+    }
+    int rc = pick < 0 ? 0 : pick == 0 ? rc0 : subs[pick].rc;
+    const char *msg = pick <= 0 ? msg0 : subs[pick].msg;
+    if (rc != 0)
+        cairn__errmsg_restore(msg);
+    return rc;
+}
+
 static int do_compaction(cairn_db *db, cairn__compaction *c)
 {
     cairn__mutex_assert_held(&db->mu);
     uint64_t start = db->env->ops->now_micros(db->env);
-    compact_state cs;
-    memset(&cs, 0, sizeof cs);
-    cs.db = db;
-    cs.c = c;
-    cs.smallest_snapshot = cairn__db_oldest_snapshot(db);
+    compact_state subs[CAIRN__MAX_SUBCOMPACTIONS];
+    cairn__buf bounds[CAIRN__MAX_SUBCOMPACTIONS];
+    _Atomic int failed;
+    atomic_init(&failed, 0);
+    uint64_t snapshot = cairn__db_oldest_snapshot(db);
+    /* Each range gets at least an output file's worth of input. */
+    uint64_t in_bytes = cairn__compaction_input_bytes(c, 0) +
+                        cairn__compaction_input_bytes(c, 1);
+    uint64_t per = db->opt.max_file_size > 0 ? db->opt.max_file_size : 1;
+    int k = db->opt.max_subcompactions;
+    if ((uint64_t)k > in_bytes / per)
+        k = (int)(in_bytes / per);
+    if (k < 1)
+        k = 1;
     cairn__infolog_printf(db->info, "Compacting %zu@%d + %zu@%d files",
                           c->ninputs[0], c->level, c->ninputs[1], c->level + 1);
     cairn__mutex_unlock(&db->mu);
-    int rc = merge_inputs(&cs);
+
+    for (int i = 0; i < CAIRN__MAX_SUBCOMPACTIONS; i++)
+        cairn__buf_init(&bounds[i]);
+    int n = split_ranges(db, c, k, bounds);
+    memset(subs, 0, (size_t)n * sizeof subs[0]);
+    for (int i = 0; i < n; i++) {
+        compact_state *cs = &subs[i];
+        cs->db = db;
+        cs->c = c;
+        cs->smallest_snapshot = snapshot;
+        cs->flusher = i == 0;
+        cs->failed = &failed;
+        cairn__buf_init(&cs->lo);
+        cairn__buf_init(&cs->hi);
+        /* The bounds move into the ranges: bounds[i-1] is range i's lo,
+         * a copy is range i-1's hi. */
+        if (i > 0) {
+            cs->lo = bounds[i - 1];
+            cairn__buf_init(&bounds[i - 1]);
+        }
+    }
+    int rc = 0;
+    for (int i = 0; i + 1 < n && rc == 0; i++)
+        rc = cairn__buf_append(&subs[i].hi, subs[i + 1].lo.data,
+                               subs[i + 1].lo.len);
+    if (rc == 0)
+        rc = n == 1 ? merge_inputs(&subs[0]) : run_subcompactions(db, subs, n);
+    for (int i = 0; i < CAIRN__MAX_SUBCOMPACTIONS; i++)
+        cairn__buf_fini(&bounds[i]);
     cairn__mutex_lock(&db->mu);
 
     if (rc == 0)
         rc = cairn__compaction_add_input_deletions(c);
-    for (size_t i = 0; rc == 0 && i < cs.nouts; i++) {
-        output *o = &cs.outs[i];
-        if (o->size == 0)
-            continue;
-        rc = cairn__edit_add_file(&c->edit, c->level + 1, o->number, o->size,
-                                  cairn__buf_slice(&o->smallest),
-                                  cairn__buf_slice(&o->largest));
+    size_t nouts = 0;
+    uint64_t bytes_written = 0;
+    for (int s = 0; s < n; s++) {
+        nouts += subs[s].nouts;
+        bytes_written += subs[s].bytes_written;
+        for (size_t i = 0; rc == 0 && i < subs[s].nouts; i++) {
+            output *o = &subs[s].outs[i];
+            if (o->size == 0)
+                continue;
+            rc = cairn__edit_add_file(&c->edit, c->level + 1, o->number,
+                                      o->size, cairn__buf_slice(&o->smallest),
+                                      cairn__buf_slice(&o->largest));
+        }
     }
     int edit_written = 0;
     if (rc == 0) {
@@ -365,24 +616,27 @@ static int do_compaction(cairn_db *db, cairn__compaction *c)
     }
     if (rc == 0)
         cairn__db_version_installed(db);
-    for (size_t i = 0; i < cs.nouts; i++)
-        cairn__db_pending_remove(db, cs.outs[i].number);
-    if (rc != 0 && !edit_written)
-        discard_outputs(&cs);
+    for (int s = 0; s < n; s++) {
+        for (size_t i = 0; i < subs[s].nouts; i++)
+            cairn__db_pending_remove(db, subs[s].outs[i].number);
+        if (rc != 0 && !edit_written)
+            discard_outputs(&subs[s]);
+    }
 
     struct cairn__level_stats *st = &db->stats[c->level + 1];
     st->micros += db->env->ops->now_micros(db->env) - start;
-    st->bytes_read += cairn__compaction_input_bytes(c, 0) +
-                      cairn__compaction_input_bytes(c, 1);
-    st->bytes_written += cs.bytes_written;
+    st->bytes_read += in_bytes;
+    st->bytes_written += bytes_written;
     st->count++;
+    st->parts += (uint64_t)n;
     cairn__infolog_printf(db->info,
                           "Compacted %zu@%d + %zu@%d files => %llu "
-                          "bytes in %zu files: %s",
+                          "bytes in %zu files (%d parts): %s",
                           c->ninputs[0], c->level, c->ninputs[1], c->level + 1,
-                          (unsigned long long)cs.bytes_written, cs.nouts,
+                          (unsigned long long)bytes_written, nouts, n,
                           rc == 0 ? "OK" : cairn__errmsg_get());
-    state_fini(&cs);
+    for (int s = 0; s < n; s++)
+        state_fini(&subs[s]);
     return rc;
 }
 
@@ -450,6 +704,7 @@ static int manual_step(cairn_db *db)
     if (rc != 0) {
         m->done = 1;
         m->rc = rc;
+        snprintf(m->msg, sizeof m->msg, "%s", cairn__errmsg_get());
     }
     return rc;
 }

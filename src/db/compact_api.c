@@ -71,7 +71,10 @@ static int run_manual(cairn_db *db, int level, const cairn__slice *begin,
         cairn__cond_broadcast(&db->bg_cv);
     }
     rc = m.rc;
-    if (rc == 0 && db->bg_error != 0) {
+    if (rc != 0) {
+        /* The step failed on the background thread: its message too. */
+        cairn__errmsg_restore(m.msg);
+    } else if (db->bg_error != 0) {
         rc = db->bg_error;
         cairn__errmsg_restore(db->bg_errmsg);
     }

@@ -520,6 +520,8 @@ out:
 /* The automatic memtable shard count's ceiling (cairn.h): a lookup of a
  * key that is not in the memtable still loads one filter word per shard. */
 #define AUTO_SHARDS 4
+/* Parts of one compaction when max_subcompactions is 0 (cairn.h). */
+#define AUTO_SUBS 4
 
 int cairn__db_new_memtable(cairn_db *db, cairn__memtable **out)
 {
@@ -545,6 +547,12 @@ int cairn__db_open(const struct cairn_options *opt, const char *name,
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         db->opt.memtable_shards =
             ncpu < 1 ? 1 : (int)(ncpu < AUTO_SHARDS ? ncpu : AUTO_SHARDS);
+    }
+    if (db->opt.max_subcompactions == 0) {
+        /* Automatic: one part per CPU online now, at most AUTO_SUBS. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        db->opt.max_subcompactions =
+            ncpu < 1 ? 1 : (int)(ncpu < AUTO_SUBS ? ncpu : AUTO_SUBS);
     }
     db->env = opt->env ? opt->env : cairn_env_default();
     atomic_init(&db->magic, CAIRN__DB_MAGIC);

@@ -42,6 +42,9 @@
 /* The most immutable memtables a database may queue for flushing. */
 #define CAIRN__MAX_IMM 8
 
+/* The most parts one compaction may be split into (compact.c). */
+#define CAIRN__MAX_SUBCOMPACTIONS 16
+
 /* Option values as the engine sees them (copied at open). */
 struct cairn_options {
     int create_if_missing;
@@ -62,6 +65,7 @@ struct cairn_options {
     int memtable_shards;    /* skiplists per memtable (memtable.h M5) */
     int memtable_filter;    /* key filters in memtables (memtable.h M6) */
     int background_threads; /* 1 or 2 */
+    int max_subcompactions; /* parts of one compaction; 0 at open: auto */
     /* The write path (write.c). */
     int commit_policy; /* CAIRN_COMMIT_LEADER / _BATCH_WAIT */
     uint64_t commit_wait_us;
@@ -171,6 +175,7 @@ struct cairn_db {
     struct cairn__manual *manual; /* Locked: mu; pending manual compaction */
     struct cairn__level_stats {
         uint64_t micros, bytes_read, bytes_written, count;
+        uint64_t parts; /* key ranges merged (count + extra subcompactions) */
     } stats[CAIRN__NUM_LEVELS]; /* Locked: mu */
     uint64_t bytes_user;        /* Locked: mu; bytes flushed from memtables */
 
@@ -270,6 +275,7 @@ struct cairn__manual {
     int level;
     int done;
     int rc;
+    char msg[CAIRN__ERRMSG_MAX]; /* rc's message (set on the bg thread) */
     int has_begin, has_end;
     cairn__buf begin, end; /* user keys; advanced as steps complete */
 };

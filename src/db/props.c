@@ -66,9 +66,9 @@ static int property(cairn_db *db, const char *name, cairn__buf *out)
     if (strcmp(name, "stats") == 0) {
         (void)appendf(out, "                               Compactions\n"
                            "Level  Files Size(MB) Time(sec) Read(MB) "
-                           "Write(MB) Count\n"
+                           "Write(MB) Count Parts\n"
                            "--------------------------------------------------"
-                           "------\n");
+                           "------------\n");
         uint64_t written = 0;
         for (int l = 0; l < CAIRN__NUM_LEVELS; l++) {
             const struct cairn__level_stats *st = &db->stats[l];
@@ -76,11 +76,12 @@ static int property(cairn_db *db, const char *name, cairn__buf *out)
             if (v->nfiles[l] == 0 && st->micros == 0 && st->bytes_written == 0)
                 continue;
             (void)appendf(
-                out, "%3d %8zu %8.0f %9.0f %8.0f %9.0f %5" PRIu64 "\n", l,
-                v->nfiles[l],
+                out,
+                "%3d %8zu %8.0f %9.2f %8.0f %9.0f %5" PRIu64 " %5" PRIu64 "\n",
+                l, v->nfiles[l],
                 (double)cairn__version_level_bytes(v, l) / 1048576.0,
                 (double)st->micros / 1e6, (double)st->bytes_read / 1048576.0,
-                (double)st->bytes_written / 1048576.0, st->count);
+                (double)st->bytes_written / 1048576.0, st->count, st->parts);
         }
         /* Bytes written to tables (flushes and compactions) per byte
          * flushed from memtables. */

@@ -444,41 +444,43 @@ int cairn__compaction_add_input_deletions(cairn__compaction *c)
     return 0;
 }
 
-int cairn__compaction_is_base_level_for_key(cairn__compaction *c,
+int cairn__compaction_is_base_level_for_key(const cairn__compaction *c,
+                                            cairn__compaction_cursor *cur,
                                             cairn__slice user_key)
 {
     const cairn__version *v = c->input_version;
     for (int level = c->level + 2; level < CAIRN__NUM_LEVELS; level++) {
-        while (c->level_ptrs[level] < v->nfiles[level]) {
-            cairn__file_meta *f = v->files[level][c->level_ptrs[level]];
+        while (cur->level_ptrs[level] < v->nfiles[level]) {
+            cairn__file_meta *f = v->files[level][cur->level_ptrs[level]];
             if (cairn__slice_compare(user_key, ukey(&f->largest)) <= 0) {
                 /* The key is at or before this file's end. */
                 if (cairn__slice_compare(user_key, ukey(&f->smallest)) >= 0)
                     return 0;
                 break;
             }
-            c->level_ptrs[level]++;
+            cur->level_ptrs[level]++;
         }
     }
     return 1;
 }
 
-int cairn__compaction_should_stop_before(cairn__compaction *c,
+int cairn__compaction_should_stop_before(const cairn__compaction *c,
+                                         cairn__compaction_cursor *cur,
                                          cairn__slice ikey)
 {
-    while (c->grandparent_index < c->ngrandparents &&
+    while (cur->grandparent_index < c->ngrandparents &&
            cairn__ikey_compare(
                ikey, cairn__buf_slice(
-                         &c->grandparents[c->grandparent_index]->largest)) >
+                         &c->grandparents[cur->grandparent_index]->largest)) >
                0) {
-        if (c->seen_key)
-            c->overlapped_bytes +=
-                c->grandparents[c->grandparent_index]->file_size;
-        c->grandparent_index++;
+        if (cur->seen_key)
+            cur->overlapped_bytes +=
+                c->grandparents[cur->grandparent_index]->file_size;
+        cur->grandparent_index++;
     }
-    c->seen_key = 1;
-    if (c->overlapped_bytes > GRANDPARENT_FACTOR * c->max_output_file_size) {
-        c->overlapped_bytes = 0;
+    cur->seen_key = 1;
+    if (cur->overlapped_bytes > GRANDPARENT_FACTOR * c->max_output_file_size) {
+        cur->overlapped_bytes = 0;
         return 1;
     }
     return 0;

@@ -20,8 +20,8 @@
  *
  * Threads: everything here runs under the db mutex except the
  * per-key checks (is_base_level_for_key, should_stop_before), which read
- * only the compaction's own pinned input version and are called by the
- * one thread running the compaction.
+ * only the compaction's own pinned input version and write only the
+ * caller's cursor: subcompactions call them at once, each on its own.
  */
 #ifndef CAIRN_VERSION_COMPACTION_H
 #define CAIRN_VERSION_COMPACTION_H
@@ -39,14 +39,21 @@ typedef struct cairn__compaction {
     size_t ninputs[2];
     cairn__file_meta **grandparents;
     size_t ngrandparents;
-    /* State for should_stop_before. */
+    int manual;
+} cairn__compaction;
+
+/* Where one pass over (a key range of) a compaction's inputs has got to,
+ * for the per-key checks below. Each pass has its own, zeroed at its
+ * start: the subcompactions of one compaction (compact.c) run at once,
+ * each over its own range. */
+typedef struct cairn__compaction_cursor {
+    /* For should_stop_before. */
     size_t grandparent_index;
     int seen_key;
     uint64_t overlapped_bytes;
-    /* State for is_base_level_for_key: a position per level. */
+    /* For is_base_level_for_key: a position per level. */
     size_t level_ptrs[CAIRN__NUM_LEVELS];
-    int manual;
-} cairn__compaction;
+} cairn__compaction_cursor;
 
 /* Computes v's compaction score and level (mu held). */
 void cairn__version_finalize(cairn__version *v);
@@ -76,14 +83,16 @@ int cairn__compaction_is_trivial_move(const cairn__compaction *c);
 int cairn__compaction_add_input_deletions(cairn__compaction *c) CAIRN_WUR;
 
 /* 1 if no level below level+1 can hold user_key, so a tombstone for it
- * may be dropped. Calls must come in increasing key order. */
-int cairn__compaction_is_base_level_for_key(cairn__compaction *c,
+ * may be dropped. Calls on one cursor must come in increasing key order. */
+int cairn__compaction_is_base_level_for_key(const cairn__compaction *c,
+                                            cairn__compaction_cursor *cur,
                                             cairn__slice user_key);
 
 /* 1 if the current output should be finished before ikey because it
  * already overlaps too many grandparent bytes (10 x max_file_size).
- * Calls must come in increasing key order. */
-int cairn__compaction_should_stop_before(cairn__compaction *c,
+ * Calls on one cursor must come in increasing key order. */
+int cairn__compaction_should_stop_before(const cairn__compaction *c,
+                                         cairn__compaction_cursor *cur,
                                          cairn__slice ikey);
 
 /* Total bytes of the inputs at which = 0 (level) or 1 (level + 1). */

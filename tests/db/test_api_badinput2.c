@@ -62,6 +62,7 @@ static void test_setters_null(void **state)
     EXPECT_INVALID(cairn_options_set_max_immutable_memtables(NULL, 2));
     EXPECT_INVALID(cairn_options_set_background_threads(NULL, 1));
     EXPECT_INVALID(cairn_options_set_memtable_shards(NULL, 1));
+    EXPECT_INVALID(cairn_options_set_max_subcompactions(NULL, 1));
     EXPECT_INVALID(cairn_options_set_memtable_filter(NULL, 1));
     EXPECT_INVALID(cairn_options_set_l0_triggers(NULL, 8, 12, 1000));
     EXPECT_INVALID(cairn_readoptions_set_snapshot(NULL, NULL));
@@ -185,6 +186,11 @@ static void test_setter_ranges(void **state)
     BAD("-1", cairn_options_set_background_threads(o, -1));
     OK(cairn_options_set_background_threads(o, 2));
     OK(cairn_options_set_background_threads(o, 1));
+    BAD("17", cairn_options_set_max_subcompactions(o, 17));
+    BAD("-1", cairn_options_set_max_subcompactions(o, -1));
+    OK(cairn_options_set_max_subcompactions(o, 16));
+    OK(cairn_options_set_max_subcompactions(o, 1));
+    OK(cairn_options_set_max_subcompactions(o, 0));
 
     BAD("0", cairn_options_set_l0_triggers(o, 0, 12, 1000));
     BAD("-1", cairn_options_set_l0_triggers(o, -1, 12, 1000));
@@ -264,6 +270,7 @@ static void test_boundaries_usable(void **state)
     OK(cairn_options_set_group_limits(lo, 4096, 0));
     OK(cairn_options_set_max_immutable_memtables(lo, 1));
     OK(cairn_options_set_background_threads(lo, 1));
+    OK(cairn_options_set_max_subcompactions(lo, 1));
     run_with(f, lo, "/lo");
     cairn_options_destroy(lo);
 
@@ -279,6 +286,7 @@ static void test_boundaries_usable(void **state)
     OK(cairn_options_set_group_limits(hi, 64u << 20, 64u << 20));
     OK(cairn_options_set_max_immutable_memtables(hi, 8));
     OK(cairn_options_set_background_threads(hi, 2));
+    OK(cairn_options_set_max_subcompactions(hi, 16));
     OK(cairn_options_set_l0_triggers(hi, 1000, 1000, 1000000));
     run_with(f, hi, "/hi");
     cairn_options_destroy(hi);

@@ -61,16 +61,6 @@ static uint64_t dir_bytes(cairn_env *env, int tables_only)
     return sum;
 }
 
-static void shuffle(tu_rng *r, uint32_t *a, size_t n)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)tu_rng_uniform(r, i);
-        uint32_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
-
 static uint32_t *identity(size_t n)
 {
     uint32_t *a = malloc(n * sizeof *a);
@@ -99,7 +89,7 @@ static void space_reclaimed(void **state)
     unsigned char *buf = malloc(16 + BIG_LEN);
     assert_non_null(buf);
     uint32_t *order = identity(n);
-    shuffle(&r, order, n);
+    ct_shuffle(&r, order, n);
 
     uint64_t peak = 0;
     for (size_t i = 0; i < n; i++) {
@@ -174,7 +164,7 @@ static void bounded_overwrite(void **state)
     uint32_t *order = identity(OW_KEYS);
     uint64_t peak = 0;
     for (int round = 1; round <= rounds; round++) {
-        shuffle(&r, order, OW_KEYS);
+        ct_shuffle(&r, order, OW_KEYS);
         for (size_t i = 0; i < OW_KEYS; i++) {
             ct_put_version(db, order[i], (uint32_t)round, OW_LEN, buf);
             if (i % 256 == 255) {

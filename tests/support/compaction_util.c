@@ -35,6 +35,16 @@ void ct_ok(int rc, const char *what)
         fail_msg("%s: %s: %s", what, cairn_errname(rc), cairn_errmsg());
 }
 
+void ct_shuffle(tu_rng *r, uint32_t *a, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)tu_rng_uniform(r, i);
+        uint32_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
 cairn_db *ct_open_db(cairn_env *env, size_t wbuf, int compression)
 {
     cairn_options *o = cairn_options_create();

@@ -10,6 +10,7 @@
 #define CAIRN_TEST_COMPACTION_UTIL_H
 
 #include "cairn.h"
+#include "testutil.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,9 @@
 /* Fills the pool values are cut from (a cmocka group setup; the pool is
  * the same in every run). */
 int ct_pool_setup(void **state);
+
+/* Shuffles a[0..n) with r (Fisher-Yates). */
+void ct_shuffle(tu_rng *r, uint32_t *a, size_t n);
 
 /* Fails the test, naming what and the library's error, if rc != 0. */
 void ct_ok(int rc, const char *what);
