@@ -254,8 +254,8 @@ CAIRN_EXPORT int cairn_options_set_background_threads(cairn_options *opt,
  * keys on its own thread (RocksDB's max_subcompactions): 1 runs every
  * compaction on the background thread alone; 0 (the default) allows one
  * part per CPU online at open, at most 4; at most 16. A compaction is
- * split only where each part gets at least max_file_size of input, at
- * keys that end input files. Writers stall less for level-0 files while
+ * split only where each part gets at least max_file_size of input, into
+ * ranges of about equal input bytes. Writers stall less for level-0 files while
  * compaction can use a core they leave idle: docs/design.md,
  * "Subcompactions". */
 CAIRN_EXPORT int cairn_options_set_max_subcompactions(cairn_options *opt,

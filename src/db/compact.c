@@ -404,21 +404,57 @@ static uint64_t bytes_before(cairn_db *db, const cairn__compaction *c,
     return sum;
 }
 
-/* Splits c's key space into at most k ranges of about equal input bytes,
- * cut at user keys that end input files (the places an estimate is
- * cheap and ranges of level+1 files already part). Fills bounds[0..n-2]
- * with internal keys (user key, MAX_SEQ, TYPE_FOR_SEEK) and returns n,
- * the number of ranges (1: no split). mu not held: the estimates may open
- * tables; the inputs are pinned by c's version. */
+/* Index keys sampled from the largest input, for split_ranges. */
+#define SPLIT_SAMPLES 64
+
+typedef struct sample_set {
+    cairn__buf bytes; /* the sampled user keys, end to end */
+    size_t off[SPLIT_SAMPLES + 1], n;
+    int failed;
+} sample_set;
+
+static void add_sample(void *arg, cairn__slice ikey)
+{
+    sample_set *ss = arg;
+    if (ss->failed || ss->n == SPLIT_SAMPLES || ikey.size < 8)
+        return;
+    cairn__slice u = cairn__ikey_user(ikey);
+    if (cairn__buf_append(&ss->bytes, u.data, u.size) != 0) {
+        ss->failed = 1;
+        return;
+    }
+    ss->off[++ss->n] = ss->bytes.len;
+}
+
+/* Splits c's key space into at most k ranges of about equal input bytes.
+ * Cuts are chosen among the user keys that end input files and keys
+ * sampled from the largest input's index (level-0 files all span about
+ * the whole range, so their ends alone would put every cut near its
+ * top). Fills bounds[0..n-2] with internal keys (user key, MAX_SEQ,
+ * TYPE_FOR_SEEK) and returns n, the number of ranges (1: no split). mu
+ * not held: the estimates may open tables; the inputs are pinned by c's
+ * version. Out of memory just means fewer cuts. */
 static int split_ranges(cairn_db *db, const cairn__compaction *c, int k,
                         cairn__buf *bounds)
 {
     size_t nfiles = c->ninputs[0] + c->ninputs[1];
-    if (k <= 1 || nfiles < 2)
+    if (k <= 1 || nfiles == 0)
         return 1;
-    cairn__slice *cand = malloc(nfiles * sizeof *cand);
-    if (cand == NULL)
+    sample_set ss;
+    memset(&ss, 0, sizeof ss);
+    cairn__buf_init(&ss.bytes);
+    const cairn__file_meta *big = NULL;
+    for (int which = 0; which < 2; which++)
+        for (size_t i = 0; i < c->ninputs[which]; i++)
+            if (big == NULL || c->inputs[which][i]->file_size > big->file_size)
+                big = c->inputs[which][i];
+    cairn__table_cache_index_sample(db->tc, big->number, big->file_size,
+                                    SPLIT_SAMPLES, add_sample, &ss);
+    cairn__slice *cand = malloc((nfiles + ss.n) * sizeof *cand);
+    if (cand == NULL) {
+        cairn__buf_fini(&ss.bytes);
         return 1; /* no split: the compaction still runs */
+    }
     size_t n = 0;
     for (int which = 0; which < 2; which++)
         for (size_t i = 0; i < c->ninputs[which]; i++) {
@@ -427,12 +463,15 @@ static int split_ranges(cairn_db *db, const cairn__compaction *c, int k,
             if (largest.size >= 8)
                 cand[n++] = cairn__ikey_user(largest);
         }
+    for (size_t i = 0; i < ss.n; i++)
+        cand[n++] = cairn__slice_make(ss.bytes.data + ss.off[i],
+                                      ss.off[i + 1] - ss.off[i]);
     qsort(cand, n, sizeof *cand, slice_cmp);
     uint64_t total = cairn__compaction_input_bytes(c, 0) +
                      cairn__compaction_input_bytes(c, 1);
     int nranges = 1;
     cairn__buf b = CAIRN__BUF_INIT;
-    /* The last candidate ends the inputs: nothing would follow it. */
+    /* A cut at the largest candidate could leave its range empty. */
     for (size_t i = 0; i + 1 < n && nranges < k; i++) {
         if (i > 0 && cairn__slice_equal(cand[i], cand[i - 1]))
             continue;
@@ -450,6 +489,7 @@ static int split_ranges(cairn_db *db, const cairn__compaction *c, int k,
         nranges++;
     }
     cairn__buf_fini(&b);
+    cairn__buf_fini(&ss.bytes);
     free(cand);
     return nranges;
 }
@@ -629,11 +669,18 @@ static int do_compaction(cairn_db *db, cairn__compaction *c)
     st->bytes_written += bytes_written;
     st->count++;
     st->parts += (uint64_t)n;
+    /* Each part's output bytes, to show how even the split was. */
+    char split[CAIRN__MAX_SUBCOMPACTIONS * 22 + 1] = "";
+    size_t used = 0;
+    for (int i = 0; i < n && n > 1; i++)
+        used += (size_t)snprintf(split + used, sizeof split - used, " %llu",
+                                 (unsigned long long)subs[i].bytes_written);
     cairn__infolog_printf(db->info,
                           "Compacted %zu@%d + %zu@%d files => %llu "
-                          "bytes in %zu files (%d parts): %s",
+                          "bytes in %zu files (%d parts%s%s): %s",
                           c->ninputs[0], c->level, c->ninputs[1], c->level + 1,
                           (unsigned long long)bytes_written, nouts, n,
+                          n > 1 ? ", bytes" : "", split,
                           rc == 0 ? "OK" : cairn__errmsg_get());
     for (int s = 0; s < n; s++)
         state_fini(&subs[s]);

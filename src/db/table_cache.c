@@ -243,6 +243,19 @@ uint64_t cairn__table_cache_approximate_offset(cairn__table_cache *tc,
     return off;
 }
 
+void cairn__table_cache_index_sample(cairn__table_cache *tc, uint64_t number,
+                                     uint64_t file_size, size_t max,
+                                     void (*fn)(void *arg, cairn__slice ikey),
+                                     void *arg)
+{
+    cairn__cache_handle *h;
+    if (find_table(tc, number, file_size, &h) != 0)
+        return;
+    open_table *ot = cairn__cache_value(h);
+    cairn__table_index_sample(ot->table, max, fn, arg);
+    cairn__cache_release(tc->cache, h);
+}
+
 void cairn__table_cache_evict(cairn__table_cache *tc, uint64_t number)
 {
     char kbuf[8];

@@ -49,6 +49,13 @@ uint64_t cairn__table_cache_approximate_offset(cairn__table_cache *tc,
                                                cairn__slice ikey);
 
 /* Closes file `number` if it is cached (after the file is deleted). */
+/* cairn__table_index_sample on file `number` (no keys if it cannot be
+ * opened). */
+void cairn__table_cache_index_sample(cairn__table_cache *tc, uint64_t number,
+                                     uint64_t file_size, size_t max,
+                                     void (*fn)(void *arg, cairn__slice ikey),
+                                     void *arg);
+
 void cairn__table_cache_evict(cairn__table_cache *tc, uint64_t number);
 
 #endif

@@ -317,6 +317,28 @@ out:
     return rc;
 }
 
+void cairn__table_index_sample(cairn__table *t, size_t max,
+                               void (*fn)(void *arg, cairn__slice ikey),
+                               void *arg)
+{
+    cairn__iter *idx;
+    if (max == 0 || index_iter(t, &idx) != 0)
+        return;
+    size_t n = 0;
+    for (cairn__iter_seek_first(idx); cairn__iter_valid(idx);
+         cairn__iter_next(idx))
+        n++;
+    /* Every step-th entry, the first at step - 1 (so no key is the very
+     * first separator and the picks spread to the end). */
+    size_t step = n > max ? (n + max - 1) / max : 1;
+    size_t i = 0;
+    for (cairn__iter_seek_first(idx); cairn__iter_valid(idx);
+         cairn__iter_next(idx), i++)
+        if (i % step == step - 1)
+            fn(arg, cairn__iter_key(idx));
+    cairn__iter_destroy(idx);
+}
+
 uint64_t cairn__table_approximate_offset_of(cairn__table *t, cairn__slice ikey)
 {
     uint64_t result = t->metaindex_handle.offset;

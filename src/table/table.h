@@ -73,6 +73,15 @@ int cairn__table_get(cairn__table *t, const cairn__table_read_options *ro,
  * is near the end of the file. */
 uint64_t cairn__table_approximate_offset_of(cairn__table *t, cairn__slice ikey);
 
+/* Calls fn with up to max keys of the table's index block, evenly spaced
+ * and in order (each an index separator: at or after the last key of its
+ * data block, before the first key of the next), for choosing where to
+ * split a key range by bytes. A damaged index ends the walk early; out of
+ * memory gives no keys. */
+void cairn__table_index_sample(cairn__table *t, size_t max,
+                               void (*fn)(void *arg, cairn__slice ikey),
+                               void *arg);
+
 /* 1 if a usable filter was found at open (for tests and stats). */
 int cairn__table_has_filter(const cairn__table *t);
 

@@ -227,6 +227,20 @@ static void test_compression_choice(void **state)
     }
 }
 
+typedef struct sample_keys {
+    cairn__buf keys[8];
+    size_t n;
+} sample_keys;
+
+static void collect_sample(void *arg, cairn__slice ikey)
+{
+    sample_keys *s = arg;
+    assert_true(s->n < 8);
+    cairn__buf_init(&s->keys[s->n]);
+    OK(cairn__buf_append(&s->keys[s->n], ikey.data, ikey.size));
+    s->n++;
+}
+
 /* LevelDB's ApproximateOffsetOf test, with internal keys. */
 static void test_approximate_offsets(void **state)
 {
@@ -285,6 +299,29 @@ static void test_approximate_offsets(void **state)
                         want[i].lo, want[i].hi);
     }
     cairn__buf_fini(&k);
+
+    /* Index samples (subcompaction split points): evenly spaced over the
+     * four index entries, in order, ending at the last. */
+    static const struct {
+        size_t max, want;
+    } samples[] = {{0, 0}, {1, 1}, {2, 2}, {3, 2}, {4, 4}, {10, 4}};
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+        sample_keys got = {0};
+        cairn__table_index_sample(t, samples[i].max, collect_sample, &got);
+        assert_int_equal(got.n, samples[i].want);
+        for (size_t j = 1; j < got.n; j++)
+            assert_true(cairn__ikey_compare(BS(&got.keys[j - 1]),
+                                            BS(&got.keys[j])) < 0);
+        if (got.n > 0) {
+            /* The last pick is the last index entry: at or after k07 (a
+             * short successor of it). */
+            assert_true(
+                cairn__slice_compare(cairn__ikey_user(BS(&got.keys[got.n - 1])),
+                                     STR("k07")) >= 0);
+        }
+        for (size_t j = 0; j < got.n; j++)
+            cairn__buf_fini(&got.keys[j]);
+    }
     cairn__table_close(t);
     cairn__buf_fini(&f.data);
     for (int i = 0; i < 7; i++) {
