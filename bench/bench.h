@@ -110,6 +110,8 @@ struct bench_engine {
     /* Visits up to max entries in key order from the first key >= start. */
     int (*iterate)(void *db, const char *start, size_t startlen, uint64_t max,
                    bench_visit_fn visit, void *ctx, struct bench_msg *msg);
+    /* Compacts the whole key range (db_bench's "compact"). */
+    int (*compact)(void *db, struct bench_msg *msg);
     /* Closes the handle; it is freed even when -1 is returned. */
     int (*close)(void *db, struct bench_msg *msg);
     /* Deletes the database in path (a missing one is not an error). */

@@ -139,6 +139,13 @@ static int c_iterate(void *db, const char *start, size_t startlen, uint64_t max,
     return rc == 0 ? 0 : -1;
 }
 
+static int c_compact(void *db, struct bench_msg *msg)
+{
+    struct cairn_bench_db *h = db;
+    int rc = cairn_db_compact_range(h->db, NULL, 0, NULL, 0);
+    return rc == 0 ? 0 : c_fail(msg, "compact_range", rc);
+}
+
 static int c_close(void *db, struct bench_msg *msg)
 {
     struct cairn_bench_db *h = db;
@@ -177,6 +184,7 @@ const struct bench_engine bench_engine_cairn = {
     .put = c_put,
     .get = c_get,
     .iterate = c_iterate,
+    .compact = c_compact,
     .close = c_close,
     .destroy = c_destroy,
 };

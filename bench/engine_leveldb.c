@@ -150,6 +150,14 @@ static int l_iterate(void *db, const char *start, size_t startlen, uint64_t max,
     return err == NULL ? 0 : l_fail(msg, "iterator", err);
 }
 
+static int l_compact(void *db, struct bench_msg *msg)
+{
+    (void)msg; /* leveldb_compact_range cannot report an error */
+    struct leveldb_bench_db *h = db;
+    leveldb_compact_range(h->db, NULL, 0, NULL, 0);
+    return 0;
+}
+
 static int l_close(void *db, struct bench_msg *msg)
 {
     (void)msg; /* leveldb_close cannot report an error */
@@ -177,6 +185,7 @@ const struct bench_engine bench_engine_leveldb = {
     .put = l_put,
     .get = l_get,
     .iterate = l_iterate,
+    .compact = l_compact,
     .close = l_close,
     .destroy = l_destroy,
 };

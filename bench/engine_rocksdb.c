@@ -154,6 +154,14 @@ static int r_iterate(void *db, const char *start, size_t startlen, uint64_t max,
     return err == NULL ? 0 : r_fail(msg, "iterator", err);
 }
 
+static int r_compact(void *db, struct bench_msg *msg)
+{
+    (void)msg; /* rocksdb_compact_range cannot report an error */
+    struct rocksdb_bench_db *h = db;
+    rocksdb_compact_range(h->db, NULL, 0, NULL, 0);
+    return 0;
+}
+
 static int r_close(void *db, struct bench_msg *msg)
 {
     (void)msg; /* rocksdb_close cannot report an error */
@@ -178,6 +186,7 @@ const struct bench_engine bench_engine_rocksdb = {
     .put = r_put,
     .get = r_get,
     .iterate = r_iterate,
+    .compact = r_compact,
     .close = r_close,
     .destroy = r_destroy,
 };

@@ -47,6 +47,7 @@ void bench_flags_usage(FILE *f)
         "num/1000)\n"
         "      readrandom         num lookups of random keys\n"
         "      readseq            scan num entries in key order\n"
+        "      compact            compact the whole key range once (see secs)\n"
         "      readwhilewriting   readrandom plus one uncounted writer "
         "thread\n"
         "      syncprobe          the disk's own append+fdatasync rate, num "

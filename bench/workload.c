@@ -185,6 +185,19 @@ static int body_readseq(struct worker *w)
                            &w->msg);
 }
 
+/* compact: the first worker compacts the whole key range once (one
+ * operation; the time is the figure); any others have nothing to do. */
+static int body_compact(struct worker *w)
+{
+    if (w->index != 0)
+        return 0;
+    struct run *r = w->run;
+    if (r->eng->compact(r->db, &w->msg) != 0)
+        return -1;
+    op_done(w, 0);
+    return 0;
+}
+
 /* readwhilewriting's writer: random overwrites until the readers are done.
  * Its operations are reported in the note, not in the workload's rate.
  * With --writer_rate it keeps to a schedule (put k is due k / rate seconds
@@ -226,6 +239,7 @@ static const struct workload workloads[] = {
     {"readrandom", 0, 0, 0, body_readrandom},
     {"readseq", 0, 0, 0, body_readseq},
     {"readwhilewriting", 0, 0, 1, body_readrandom},
+    {"compact", 0, 0, 0, body_compact},
 };
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 

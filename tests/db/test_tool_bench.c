@@ -34,7 +34,7 @@
 /* The database workloads, in the order they are run. */
 static const char *const workloads[] = {
     "fillseq",    "fillrandom", "overwrite",        "fillsync",
-    "readrandom", "readseq",    "readwhilewriting",
+    "readrandom", "readseq",    "readwhilewriting", "compact",
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -155,7 +155,8 @@ static void test_every_workload_every_engine(void **state)
     snprintf(csv_flag, sizeof csv_flag, "--csv=%s", csv);
     RUN_EXPECT(&r, dir, 0, "bench", eng_flag,
                "--benchmarks=syncprobe,groupprobe,memprobe,fillseq,fillrandom,"
-               "overwrite,fillsync,readrandom,readseq,readwhilewriting",
+               "overwrite,fillsync,readrandom,readseq,readwhilewriting,"
+               "compact",
                "--num=" NUM, "--threads=2", "--histogram", db_flag, csv_flag);
 
     size_t len;
@@ -202,6 +203,8 @@ static void test_every_workload_every_engine(void **state)
                 if (seq_entries < 0)
                     seq_entries = ops;
                 assert_true(ops == seq_entries);
+            } else if (strcmp(workloads[k], "compact") == 0) {
+                assert_true(ops == 1); /* one compaction of everything */
             } else {
                 assert_true(ops == NUM_INT);
             }
