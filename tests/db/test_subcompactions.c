@@ -249,6 +249,31 @@ static long live_tables(cairn_db *db)
     return n;
 }
 
+/* A database in a fault env over a memory env, holding the script's
+ * tables (the snapshot released), compaction still paused. */
+typedef struct fault_run {
+    cairn_env *mem, *env;
+    cairn_db *db;
+} fault_run;
+
+static void fault_run_start(fault_run *fr, uint64_t seed, script *s,
+                            unsigned char *buf)
+{
+    tu_rng r;
+    tu_rng_init(&r, seed);
+    fr->mem = cairn_env_mem_create();
+    assert_non_null(fr->mem);
+    ct_ok(cairn__env_fault_create(fr->mem, &fr->env), "fault env");
+    fr->db = open_db(fr->env, 4);
+    cairn_db_release_snapshot(fr->db, write_script(fr->db, &r, s, buf));
+}
+
+static void fault_run_end(fault_run *fr)
+{
+    cairn_env_destroy(fr->env);
+    cairn_env_destroy(fr->mem);
+}
+
 static void part_fails(void **state)
 {
     (void)state;
@@ -259,15 +284,10 @@ static void part_fails(void **state)
     uint64_t seed = tu_seed("subcompactions/part_fails");
     int failed_runs = 0;
     for (uint64_t nth = 1; nth <= MAX_FAIL; nth++) {
-        tu_rng r;
-        tu_rng_init(&r, seed);
-        cairn_env *mem = cairn_env_mem_create();
-        assert_non_null(mem);
-        cairn_env *env = NULL;
-        ct_ok(cairn__env_fault_create(mem, &env), "fault env");
-        cairn_db *db = open_db(env, 4);
-        const cairn_snapshot *snap = write_script(db, &r, s, buf);
-        cairn_db_release_snapshot(db, snap);
+        fault_run fr;
+        fault_run_start(&fr, seed, s, buf);
+        cairn_env *mem = fr.mem, *env = fr.env;
+        cairn_db *db = fr.db;
         ct_ok(cairn__env_fault_arm(env, CAIRN__FAULT_CREATE, nth, CAIRN_IO, 0),
               "arm");
         ct_ok(cairn_db_resume_compaction(db), "resume");
@@ -299,8 +319,7 @@ static void part_fails(void **state)
         check_all(db, s, NULL, buf);
         assert_int_equal(table_files(mem), live_tables(db));
         ct_ok(cairn_db_close(db), "close");
-        cairn_env_destroy(env);
-        cairn_env_destroy(mem);
+        fault_run_end(&fr);
     }
     assert_true(failed_runs > 0);
     free(s);
@@ -320,15 +339,10 @@ static void power_cut_inside(void **state)
     for (int dry = 1; dry >= 0; dry--) {
         uint64_t steps = dry ? 1 : 6;
         for (uint64_t step = 0; step < steps; step++) {
-            tu_rng r;
-            tu_rng_init(&r, seed);
-            cairn_env *mem = cairn_env_mem_create();
-            assert_non_null(mem);
-            cairn_env *env = NULL;
-            ct_ok(cairn__env_fault_create(mem, &env), "fault env");
-            cairn_db *db = open_db(env, 4);
-            const cairn_snapshot *snap = write_script(db, &r, s, buf);
-            cairn_db_release_snapshot(db, snap);
+            fault_run fr;
+            fault_run_start(&fr, seed, s, buf);
+            cairn_env *env = fr.env;
+            cairn_db *db = fr.db;
             uint64_t before = cairn__env_fault_count(env, CAIRN__FAULT_WRITE);
             uint64_t nth = 1 + writes * step / steps;
             if (!dry)
@@ -362,8 +376,7 @@ static void power_cut_inside(void **state)
                 check_all(db, s, NULL, buf);
                 ct_ok(cairn_db_close(db), "close");
             }
-            cairn_env_destroy(env);
-            cairn_env_destroy(mem);
+            fault_run_end(&fr);
         }
     }
     free(s);
