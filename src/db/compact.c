@@ -218,21 +218,25 @@ static int last_user_key_differs(compact_state *cs, cairn__slice ikey)
                                cairn__ikey_user(ikey));
 }
 
-/* Flushes the oldest immutable memtable if one waits and no other thread
- * flushes; mu held. */
+/* 1 if the compaction's thread should flush now: it is also the flushing
+ * thread (one background thread), a memtable waits, and nothing stops the
+ * flush. mu held. */
+static int flush_due(const cairn_db *db)
+{
+    return db->opt.background_threads < 2 && db->nimm > 0 &&
+           db->bg_error == 0 && !db->shutting_down && !db->flushing;
+}
+
+/* Flushes the oldest immutable memtable (flush_due holds); mu held. */
 static int flush_locked(cairn_db *db)
 {
     cairn__mutex_assert_held(&db->mu);
-    int rc = 0;
-    if (db->nimm > 0 && db->bg_error == 0 && !db->shutting_down &&
-        !db->flushing) {
-        db->flushing = 1;
-        rc = cairn__db_flush_oldest(db);
-        db->flushing = 0;
-        if (rc != 0)
-            cairn__db_set_bg_error(db, rc);
-        cairn__cond_broadcast(&db->bg_cv);
-    }
+    db->flushing = 1;
+    int rc = cairn__db_flush_oldest(db);
+    db->flushing = 0;
+    if (rc != 0)
+        cairn__db_set_bg_error(db, rc);
+    cairn__cond_broadcast(&db->bg_cv);
     return rc;
 }
 
@@ -244,7 +248,7 @@ static int flush_if_needed(cairn_db *db)
         !atomic_load_explicit(&db->has_imm, memory_order_relaxed))
         return 0;
     cairn__mutex_lock(&db->mu);
-    int rc = flush_locked(db);
+    int rc = flush_due(db) ? flush_locked(db) : 0;
     cairn__mutex_unlock(&db->mu);
     return rc;
 }
@@ -538,8 +542,7 @@ static int run_subcompactions(cairn_db *db, compact_state *subs, int n)
     cairn__mutex_lock(&db->mu);
     for (int i = 1; i < n; i++) {
         while (subs[i].running) {
-            if (db->opt.background_threads < 2 && db->nimm > 0 &&
-                db->bg_error == 0 && !db->shutting_down && !db->flushing) {
+            if (flush_due(db)) {
                 int frc = flush_locked(db);
                 if (frc != 0) {
                     atomic_store_explicit(subs[0].failed, 1,
