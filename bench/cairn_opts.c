@@ -113,6 +113,7 @@ INT_KNOB(set_bg_threads, cairn_options_set_background_threads)
 INT_KNOB(set_mem_shards, cairn_options_set_memtable_shards)
 INT_KNOB(set_subcompactions, cairn_options_set_max_subcompactions)
 INT_KNOB(set_mem_filter, cairn_options_set_memtable_filter)
+INT_KNOB(set_spare_log, cairn_options_set_spare_log)
 
 /* The defaults include/cairn.h documents for the multi-field setters. */
 #define DEF_WAIT_US     100
@@ -237,6 +238,7 @@ static const struct knob knobs[] = {
     {"max_subcompactions", "1..16, 0 one per CPU up to 4 (0)",
      set_subcompactions},
     {"memtable_filter", "0 or 1 (1)", set_mem_filter},
+    {"spare_log", "0 or 1 (1)", set_spare_log},
     {"l0_triggers", "SLOWDOWN,STOP[,SLOWDOWN_US] (8,12,1000)", set_l0_triggers},
 };
 #define N_KNOBS (sizeof(knobs) / sizeof(knobs[0]))

@@ -260,6 +260,13 @@ CAIRN_EXPORT int cairn_options_set_background_threads(cairn_options *opt,
  * "Subcompactions". */
 CAIRN_EXPORT int cairn_options_set_max_subcompactions(cairn_options *opt,
                                                       int n);
+/* The next log made ahead (1, the default, or 0): after each memtable
+ * switch the flushing thread creates the log the next switch will use and
+ * syncs its directory entry, and closes the old log, so a switch only
+ * syncs the old log, with writers waiting. A crash may leave the spare
+ * behind, an empty log that the next open deletes. docs/design.md, "The
+ * write path". */
+CAIRN_EXPORT int cairn_options_set_spare_log(cairn_options *opt, int on);
 /* Level-0 file counts at which writes are delayed once by slowdown_us
  * (default 8 files, 1000 us) and stopped until compaction catches up
  * (default 12). 1 <= slowdown <= stop <= 1000; slowdown_us <= 1 s. */
@@ -445,7 +452,8 @@ CAIRN_EXPORT int cairn_iter_status(const cairn_iter *it);
  *   cairn.approximate-memory-usage  bytes of memtables and block cache
  *   cairn.write-stats             the write path: groups, writers per group,
  *                                 bytes, syncs, commit latency percentiles,
- *                                 stalls per cause, wait outcomes
+ *                                 stalls per cause, wait outcomes,
+ *                                 memtable switches, spare logs
  */
 CAIRN_EXPORT char *cairn_db_property(cairn_db *db, const char *name);
 

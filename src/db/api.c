@@ -65,6 +65,7 @@ cairn_options *cairn_options_create(void)
     o->memtable_filter = 1;
     o->background_threads = 1;
     o->max_subcompactions = 0;
+    o->spare_log = 1;
     o->commit_policy = CAIRN_COMMIT_LEADER;
     o->commit_wait_us = 100;
     o->commit_wait_bytes = 64u << 10;
@@ -314,6 +315,15 @@ int cairn_options_set_max_subcompactions(cairn_options *opt, int n)
                           "max_subcompactions %d outside [0, %d]", n,
                           CAIRN__MAX_SUBCOMPACTIONS);
     opt->max_subcompactions = n;
+    return 0;
+}
+
+int cairn_options_set_spare_log(cairn_options *opt, int on)
+{
+    CHECK_HANDLE(opt, "options");
+    if (on != 0 && on != 1)
+        return cairn__err(CAIRN_INVALID, "spare_log %d is not 0 or 1", on);
+    opt->spare_log = on;
     return 0;
 }
 

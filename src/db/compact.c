@@ -227,15 +227,22 @@ static int flush_due(const cairn_db *db)
            db->bg_error == 0 && !db->shutting_down && !db->flushing;
 }
 
-/* Flushes the oldest immutable memtable (flush_due holds); mu held. */
+/* Flushes the oldest immutable memtable (flush_due holds), then makes
+ * the next log ahead (log_files.c); mu held. */
 static int flush_locked(cairn_db *db)
 {
     cairn__mutex_assert_held(&db->mu);
+    /* Closing an old log first (quick) releases mu: look again. */
+    cairn__db_close_retired_logs(db);
+    if (!flush_due(db))
+        return 0;
     db->flushing = 1;
     int rc = cairn__db_flush_oldest(db);
     db->flushing = 0;
     if (rc != 0)
         cairn__db_set_bg_error(db, rc);
+    else
+        cairn__db_log_chores(db); /* the spare for the next switch */
     cairn__cond_broadcast(&db->bg_cv);
     return rc;
 }

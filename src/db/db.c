@@ -12,7 +12,8 @@
  *      numbered >= the log number (or == the previous log number).
  *   5. Replay those logs, in order, into a memtable. A damaged record is
  *      reported to the info log and skipped, or fails the open under
- *      paranoid_checks. A torn tail is silent (it was never acknowledged).
+ *      paranoid_checks. A torn tail is silent (it was never acknowledged);
+ *      a log after it may only be an empty spare (log_files.c).
  *   6. last_seq = max(MANIFEST's, the largest replayed) — without the
  *      underflow of LevelDB #1198 for empty records.
  *   7. Start a new log (synced directory entry), write a fresh MANIFEST
@@ -60,9 +61,9 @@ int cairn__db_set_bg_error(cairn_db *db, int rc)
 /* Damage met while replaying a log. Every piece is written to the info
  * log. Under paranoid_checks the first piece is held back: if a good
  * record follows it, the log is damaged in the middle and the open fails;
- * if nothing good follows it in the newest log, it is the torn tail a
- * crash or power cut leaves behind (records that were never acknowledged,
- * or not synced), and recovery goes on. */
+ * if nothing good follows it in the newest log that holds anything, it is
+ * the torn tail a crash or power cut leaves behind (records that were
+ * never acknowledged, or not synced), and recovery goes on (recover). */
 typedef struct replay_report {
     cairn_db *db;
     const char *path;
@@ -115,8 +116,10 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
     return 0;
 }
 
-static int replay_log(cairn_db *db, uint64_t number, int newest,
-                      cairn__edit *edit, uint64_t *max_seq)
+/* Replays one log. Damage at its end under paranoid_checks is not judged
+ * here: *tail gets its description (else ""), and recover decides. */
+static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
+                      uint64_t *max_seq, uint64_t *nrecords, char *tail)
 {
     cairn__memtable *mem;
     cairn__buf path = CAIRN__BUF_INIT;
@@ -144,14 +147,8 @@ static int replay_log(cairn_db *db, uint64_t number, int newest,
             break;
         }
         if (got == 0) {
-            if (rep.pending && !newest) {
-                rc = replay_fail(&rep);
-            } else if (rep.pending) {
-                cairn__infolog_printf(db->info,
-                                      "%s: damage at the end of the newest "
-                                      "log taken as a torn tail: %s",
-                                      path.data, rep.msg);
-            }
+            if (rep.pending)
+                snprintf(tail, CAIRN__ERRMSG_MAX, "%s", rep.msg);
             break;
         }
         if (rep.pending) {
@@ -205,6 +202,7 @@ static int replay_log(cairn_db *db, uint64_t number, int newest,
     cairn__infolog_printf(db->info, "Log #%llu: %llu records replayed",
                           (unsigned long long)number,
                           (unsigned long long)records);
+    *nrecords = records;
 out:
     if (rc != 0 && path.data != NULL)
         cairn__err_wrap(rc, "recovering %s", path.data);
@@ -282,9 +280,28 @@ static int recover(cairn_db *db, cairn__edit *edit)
             logs[nlogs++] = n;
     }
     qsort(logs, nlogs, sizeof *logs, cmp_u64);
-    for (size_t i = 0; i < nlogs; i++)
-        CAIRN_TRY_GOTO(
-            rc, replay_log(db, logs[i], i + 1 == nlogs, edit, &max_seq), out);
+    /* Damage at the end of a log (paranoid_checks) is the torn tail a
+     * crash leaves if no later log holds anything, neither a record nor
+     * damage: later logs may only be an empty spare (log_files.c).
+     * Otherwise the history has a hole and the open fails. */
+    char held[CAIRN__ERRMSG_MAX] = "";
+    for (size_t i = 0; i < nlogs; i++) {
+        char tail[CAIRN__ERRMSG_MAX] = "";
+        uint64_t nrec = 0;
+        CAIRN_TRY_GOTO(rc, replay_log(db, logs[i], edit, &max_seq, &nrec, tail),
+                       out);
+        if (held[0] != '\0' && (nrec > 0 || tail[0] != '\0')) {
+            rc = cairn__err(CAIRN_CORRUPTION, "%s", held);
+            goto out;
+        }
+        if (tail[0] != '\0')
+            snprintf(held, sizeof held, "%s", tail);
+    }
+    if (held[0] != '\0')
+        cairn__infolog_printf(db->info,
+                              "damage at the end of the newest log with "
+                              "records taken as a torn tail: %s",
+                              held);
     /* What the logs held goes to level 0 now, so the old logs can go
      * (LevelDB does the same without reuse_logs). */
     CAIRN_TRY_GOTO(rc, maybe_flush_recovered(db, edit, 1), out);
@@ -414,6 +431,7 @@ static size_t mem_pool_bytes(const cairn_db *db)
 static void db_free(cairn_db *db)
 {
     cairn__db_bg_stop(db);
+    cairn__db_log_files_fini(db);
     if (db->logfile != NULL)
         (void)cairn__file_close(db->logfile);
     cairn__memtable_unref(db->mem);

@@ -39,6 +39,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* Synced old logs waiting for the flushing thread to close them; a switch
+ * that finds the list full closes its old log itself. */
+#define CAIRN__MAX_RETIRED 4
+
 /* The most immutable memtables a database may queue for flushing. */
 #define CAIRN__MAX_IMM 8
 
@@ -66,6 +70,7 @@ struct cairn_options {
     int memtable_filter;    /* key filters in memtables (memtable.h M6) */
     int background_threads; /* 1 or 2 */
     int max_subcompactions; /* parts of one compaction; 0 at open: auto */
+    int spare_log;          /* the next log is made ahead (log_files.c) */
     /* The write path (write.c). */
     int commit_policy; /* CAIRN_COMMIT_LEADER / _BATCH_WAIT */
     uint64_t commit_wait_us;
@@ -186,6 +191,16 @@ struct cairn_db {
     cairn__file *logfile;    /* D1 */
     uint64_t logfile_number; /* Locked: mu */
     cairn__log_writer log;   /* D1 */
+    /* Log files made and closed by the flushing thread (log_files.c): the
+     * next log, made ahead, and old logs synced but not yet closed. */
+    cairn__file *spare_log; /* Locked: mu; or NULL */
+    uint64_t spare_number;  /* Locked: mu */
+    int spare_busy;         /* Locked: mu; a spare is being made */
+    int spare_failed;       /* Locked: mu; making one failed since the switch */
+    uint64_t switches;      /* Locked: mu; memtable switches so far */
+    cairn__file *retired[CAIRN__MAX_RETIRED];    /* Locked: mu */
+    uint64_t retired_number[CAIRN__MAX_RETIRED]; /* Locked: mu */
+    int nretired;                                /* Locked: mu */
 
     /* The write queue has its own small lock, so that queueing never
      * waits for readers or background work holding mu. */
@@ -293,6 +308,19 @@ uint64_t cairn__db_oldest_snapshot(cairn_db *db);
 int cairn__db_bg_compact_step(cairn_db *db);
 /* Flushes the oldest immutable memtable (flush.c); mu held. */
 int cairn__db_flush_oldest(cairn_db *db) CAIRN_WUR;
+
+/* Log files off the write path (log_files.c); mu held by each but fini.
+ * chores_due: a retired log waits to be closed or a spare is wanted.
+ * chores: closes retired logs, then makes the spare if wanted (releases
+ * mu around the I/O). take_spare: the switch takes the spare (1) or finds
+ * none (0). retire_log: hands a synced old log over to be closed (1), or
+ * 0 when the list is full. fini: at close, with no background thread. */
+int cairn__db_log_chores_due(const cairn_db *db);
+void cairn__db_log_chores(cairn_db *db);
+void cairn__db_close_retired_logs(cairn_db *db);
+int cairn__db_take_spare(cairn_db *db, cairn__file **f, uint64_t *number);
+int cairn__db_retire_log(cairn_db *db, cairn__file *f, uint64_t number);
+void cairn__db_log_files_fini(cairn_db *db);
 
 /* flush.c */
 /* Writes mem as a table and records it in edit (at level 0 when base is

@@ -237,6 +237,11 @@ static void *bg_main(void *arg)
     cairn_db *db = role->db;
     cairn__mutex_lock(&db->mu);
     while (!db->shutting_down) {
+        if (role->flush && db->nretired > 0) {
+            /* Quick, and before the flush deletes the log. */
+            cairn__db_close_retired_logs(db);
+            continue;
+        }
         if (role->flush && db->nimm > 0 && db->bg_error == 0 && !db->flushing) {
             /* Flushes come first: writers may be waiting for room. */
             db->flushing = 1;
@@ -245,6 +250,11 @@ static void *bg_main(void *arg)
             if (rc != 0 && !db->shutting_down)
                 cairn__db_set_bg_error(db, rc);
             cairn__cond_broadcast(&db->bg_cv);
+            continue;
+        }
+        if (role->flush && cairn__db_log_chores_due(db)) {
+            /* The next switch's log (log_files.c). */
+            cairn__db_log_chores(db);
             continue;
         }
         if (role->compact && db->bg_error == 0 &&

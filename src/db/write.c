@@ -42,8 +42,9 @@
  * by slowdown_micros, with no lock held; (c) room in the memtable: go; (d)
  * the queue of immutable memtables is full: wait for a flush; (e) at the
  * level-0 stop trigger: wait for compaction; (f) otherwise switch: the
- * memtable becomes immutable, the old log is synced and closed, a new log
- * starts, a flush is scheduled. A leader with no_slowdown gets CAIRN_BUSY
+ * memtable becomes immutable, the old log is synced (and closed by the
+ * flushing thread), the next log starts (usually the spare made ahead,
+ * log_files.c), a flush is scheduled. A leader with no_slowdown gets CAIRN_BUSY
  * instead of (b), (d) or (e), and when a leader stalls, every no_slowdown
  * writer waiting in the queue is refused with CAIRN_BUSY at once. A fast
  * path checks (a)-(c) with atomics and takes no lock.
@@ -387,7 +388,7 @@ static void drain_published(cairn_db *db)
 /* Flow control                                                            */
 
 /* Makes the current memtable immutable and starts a new log; mu held.
- * The old log is synced and closed first (LevelDB #193 skips this), so an
+ * The old log is synced first (LevelDB #193 skips this), so an
  * fsync of the new log never leaves a hole of unsynced writes behind it:
  * everything acknowledged before the switch is durable once any later
  * sync write is. */
@@ -396,47 +397,66 @@ static int switch_memtable(cairn_db *db)
     cairn__mutex_assert_held(&db->mu);
     cairn__memtable *fresh;
     CAIRN_TRY(cairn__db_new_memtable(db, &fresh));
-    uint64_t number = cairn__vset_new_file_number(db->vs);
-    cairn__buf path = CAIRN__BUF_INIT;
+    uint64_t number = 0;
     cairn__file *f = NULL;
-    int rc = cairn__filename_log(&path, db->dbname, number);
-    if (rc == 0)
-        rc = cairn__env_open_log(db->env, path.data, &f);
-    int sync_failed = 0;
-    if (rc == 0) {
-        rc = db->env->ops->sync_dir(db->env, db->dbname);
+    /* The flushing thread has usually made the next log already, its
+     * directory entry synced (log_files.c); otherwise make it here. One
+     * being made is nearer done than a new one would be: wait for it. */
+    while (db->spare_busy)
+        cairn__cond_wait(&db->bg_cv, &db->mu);
+    if (!cairn__db_take_spare(db, &f, &number)) {
+        number = cairn__vset_new_file_number(db->vs);
+        cairn__buf path = CAIRN__BUF_INIT;
+        int rc = cairn__filename_log(&path, db->dbname, number);
+        if (rc == 0)
+            rc = cairn__env_open_log(db->env, path.data, &f);
+        int sync_failed = 0;
+        if (rc == 0) {
+            rc = db->env->ops->sync_dir(db->env, db->dbname);
+            if (rc != 0) {
+                sync_failed = 1;
+                (void)cairn__file_close(f);
+                cairn__env_remove_quietly(db->env, path.data);
+            }
+        }
+        cairn__buf_fini(&path);
         if (rc != 0) {
-            sync_failed = 1;
-            (void)cairn__file_close(f);
-            cairn__env_remove_quietly(db->env, path.data);
+            cairn__vset_reuse_file_number(db->vs, number);
+            cairn__memtable_unref(fresh);
+            /* A file that cannot be created leaves nothing changed: this
+             * writer gets the error and later ones retry. A failed sync is
+             * different: what the directory holds is now unknown, and a
+             * sync that fails is never retried and then trusted, so it is
+             * sticky. */
+            if (sync_failed)
+                return cairn__db_set_bg_error(db, rc);
+            return rc;
         }
     }
-    cairn__buf_fini(&path);
-    if (rc != 0) {
-        cairn__vset_reuse_file_number(db->vs, number);
-        cairn__memtable_unref(fresh);
-        /* A file that cannot be created leaves nothing changed: this
-         * writer gets the error and later ones retry. A failed sync is
-         * different: what the directory holds is now unknown, and a sync
-         * that fails is never retried and then trusted, so it is sticky. */
-        if (sync_failed)
-            return cairn__db_set_bg_error(db, rc);
-        return rc;
-    }
-    /* No pipelined sync may run on the old file while it is synced and
-     * closed here: wait for one in flight and keep others out. */
-    uint64_t old_size = 0;
-    (void)cairn__file_size(db->logfile, &old_size);
+    /* No pipelined sync may run on the old file while it is synced here:
+     * wait for one in flight and keep others out. */
     cairn__mutex_lock(&db->sync_mu);
     while (db->syncing > 0)
         cairn__cond_wait(&db->sync_cv, &db->sync_mu);
     db->syncing = 1;
     cairn__mutex_unlock(&db->sync_mu);
-    int src = cairn__file_sync(db->logfile);
-    int crc = cairn__file_close(db->logfile);
-    if (src == 0)
-        src = crc;
+    cairn__file *old = db->logfile;
     uint64_t old_number = db->logfile_number;
+    int src = cairn__file_sync(old);
+    if (src != 0) {
+        /* Sticky below; the message is the sync's. */
+        char msg[CAIRN__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
+        (void)cairn__file_close(old);
+        cairn__errmsg_restore(msg);
+    } else if (!cairn__db_retire_log(db, old, old_number)) {
+        /* Synced: closing it cannot lose data, so a failure is only
+         * reported (log_files.c). The flushing thread is behind. */
+        if (cairn__file_close(old) != 0)
+            cairn__infolog_printf(
+                db->info, "closing log #%llu after its sync: %s",
+                (unsigned long long)old_number, cairn__errmsg_get());
+    }
     db->logfile = f;
     db->logfile_number = number;
     cairn__log_writer_init(&db->log, f, 0);
@@ -451,8 +471,6 @@ static int switch_memtable(cairn_db *db)
         snprintf(db->sync_errmsg, sizeof db->sync_errmsg, "%s",
                  cairn__errmsg_get());
     }
-    (void)old_number;
-    (void)old_size;
     db->appended_log = number;
     db->appended_off = 0;
     db->syncing = 0;
@@ -466,6 +484,7 @@ static int switch_memtable(cairn_db *db)
     db->mem = fresh;
     db->mem_log = number;
     atomic_store_explicit(&db->has_imm, 1, memory_order_relaxed);
+    /* A flush, a retired log and a spare to make: the flushing thread. */
     cairn__cond_broadcast(&db->bg_cv);
     if (src != 0) {
         /* The old log's tail may not be durable: a later sync write must

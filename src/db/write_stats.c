@@ -147,6 +147,11 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
     CAIRN_TRY(add(out, "  memtable switch        %" PRIu64 " times, %.3f s\n",
                   LD(s->switches), (double)LD(s->switch_ns) / 1e9));
     CAIRN_TRY(add(out,
+                  "  spare logs: made %" PRIu64 ", taken %" PRIu64
+                  ", failed %" PRIu64 "\n",
+                  LD(s->spares_made), LD(s->spares_taken),
+                  LD(s->spares_failed)));
+    CAIRN_TRY(add(out,
                   "  no_slowdown refusals %" PRIu64 "; waits: %" PRIu64
                   " ended spinning, %" PRIu64
                   " blocked; batch-wait holds %" PRIu64 " (%.3f s)\n",

@@ -60,6 +60,9 @@ typedef struct cairn__write_stats {
      * closed, a new one started) and the time the leader spent in them. */
     _Atomic uint64_t switches;
     _Atomic uint64_t switch_ns;
+    /* Spare logs (log_files.c): made ready by the flushing thread, taken
+     * by a switch, failed to make. */
+    _Atomic uint64_t spares_made, spares_taken, spares_failed;
     _Atomic uint64_t batch_waits; /* leaders that held their group open */
     _Atomic uint64_t batch_wait_ns;
     _Atomic uint64_t combined; /* groups a sync leader appended for others */

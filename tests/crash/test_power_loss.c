@@ -52,40 +52,8 @@
 
 #define MAX_WALK 2000
 
-/* The workload's tuning: few keys, values mostly short, a sync write in
- * five ops, and the default write buffer (flushes are rare). */
-static const pl_tuning tuning = {
-    .nkeys = 32,
-    .key_prefix = "k",
-    .pad_mod = 80,
-    .big_one_in = 16, /* spans log blocks */
-    .sync_one_in = 5,
-    .put_below = 45,
-    .delete_below = 58,
-    .batch_below = 95,
-};
-
 /* The test's seed, named in every failure so it can be replayed. */
 static uint64_t g_seed;
-
-/* The watchdog, disarmed by each test's teardown too, so that a failing
- * test (whose assert longjmps past its own disarm) leaves no thread. */
-static int watchdog_on;
-
-static void watch(unsigned seconds, const char *what)
-{
-    tu_watchdog_arm(seconds, what);
-    watchdog_on = 1;
-}
-
-static int unwatch(void **state)
-{
-    (void)state;
-    if (watchdog_on)
-        tu_watchdog_disarm();
-    watchdog_on = 0;
-    return 0;
-}
 
 static const unsigned cut_modes[] = {
     PL_DROP,
@@ -108,14 +76,15 @@ static void test_random_cuts(void **state_)
 {
     (void)state_;
     uint64_t seed = g_seed = tu_seed("test_random_cuts");
-    watch(300, "test_random_cuts");
+    tu_watch(300, "test_random_cuts");
     int iters = tu_scale() < 0.125 ? 20 : (int)(160 * tu_scale());
     unsigned mode_i = 0;
     for (int it = 0; it < iters; it++) {
         pl_run r;
         char what[64];
         snprintf(what, sizeof what, "iteration %d", it);
-        pl_run_init(&r, &tuning, seed + (uint64_t)it * 7919u, g_seed, what);
+        pl_run_init(&r, &pl_tuning_small, seed + (uint64_t)it * 7919u, g_seed,
+                    what);
         assert_int_equal(pl_open(&r, 1, 0), 0);
         int rounds = 1 + (int)tu_rng_uniform(&r.rng, 3), garbled = 0;
         for (int round = 0; round < rounds; round++) {
@@ -134,7 +103,7 @@ static void test_random_cuts(void **state_)
     }
     fprintf(stderr, "test_random_cuts: %d iterations, %u cuts\n", iters,
             mode_i);
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -152,14 +121,16 @@ static void test_garbled_unacked_tail_paranoid(void **state_)
 {
     (void)state_;
     uint64_t seed = g_seed = tu_seed("test_garbled_unacked_tail_paranoid");
-    watch(120, "test_garbled_unacked_tail_paranoid");
+    tu_watch(120, "test_garbled_unacked_tail_paranoid");
     static const unsigned modes[] = {PL_GARBLE, PL_GARBLE | PL_KEEP, 0};
     int iters = tu_scale() < 0.2 ? 12 : (int)(60 * tu_scale());
     for (int it = 0; it < iters; it++) {
         pl_run r;
         char what[64];
         snprintf(what, sizeof what, "iteration %d", it);
-        pl_run_init(&r, &tuning, seed + (uint64_t)it * 104729u, g_seed, what);
+        pl_run_init(&r, &pl_tuning_small, seed + (uint64_t)it * 104729u, g_seed,
+                    what);
+        r.no_spare = 1; /* the armed fault is the next write's */
         assert_int_equal(pl_open(&r, 1, 0), 0);
         pl_run_ops(&r, 1 + (int)tu_rng_uniform(&r.rng, 30));
         /* An empty sync batch makes every acknowledged op durable. */
@@ -173,32 +144,8 @@ static void test_garbled_unacked_tail_paranoid(void **state_)
          * one of over 32 KiB, always garbled, whose first fragment is then
          * damage that does not reach the end of the file. */
         int torn = it % 4 < 2, big = it % 4 == 3;
-        uint64_t nth = 1;
-        size_t partial = 0;
-        if (torn) {
-            /* Append 1 is the record header, append 2 the payload. */
-            nth = 1 + tu_rng_uniform(&r.rng, 2);
-            partial = nth == 1 ? 1 + tu_rng_uniform(&r.rng, 6)
-                               : 1 + tu_rng_uniform(&r.rng, 60);
-            cairn__env_fault_set_partial(r.fault, partial);
-        }
-        assert_int_equal(
-            cairn__env_fault_arm(r.fault,
-                                 torn ? CAIRN__FAULT_WRITE : CAIRN__FAULT_SYNC,
-                                 nth, CAIRN_IO, 0),
-            0);
-        pl_op *o = &r.hist[r.nhist];
-        while (big && pl_make_value(&r, r.val, r.next_opno * 8 + 1) < 33000)
-            r.next_opno++;
-        *o = (pl_op){.kind = 0, .sync = !torn, .n = 1, .opno = r.next_opno++};
-        o->key[0] = (int)tu_rng_uniform(&r.rng, (uint64_t)tuning.nkeys);
-        assert_int_equal(pl_do_op(&r, o), CAIRN_IO);
-        /* Not acknowledged, so it may be present, but only as a whole
-         * (a "torn" append whose partial length covered the whole payload
-         * leaves a complete record). */
-        r.nhist++;
-        cairn__env_fault_disarm_all(r.fault);
-        cairn__env_fault_set_partial(r.fault, 0);
+        size_t partial;
+        uint64_t nth = pl_failing_put(&r, torn, big ? 33000 : 0, &partial);
 
         unsigned m = big ? PL_GARBLE : modes[(it / 4) % 3];
         char when[120];
@@ -217,7 +164,7 @@ static void test_garbled_unacked_tail_paranoid(void **state_)
         pl_check_prefix(&r, 0, when);
         pl_run_fini(&r);
     }
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 /* A non-paranoid open recovers past garbled records (dropping them); once
@@ -227,12 +174,13 @@ static void test_paranoid_after_recovery(void **state_)
 {
     (void)state_;
     uint64_t seed = g_seed = tu_seed("test_paranoid_after_recovery");
-    watch(120, "test_paranoid_after_recovery");
+    tu_watch(120, "test_paranoid_after_recovery");
     for (int it = 0; it < 16; it++) {
         pl_run r;
         char what[64];
         snprintf(what, sizeof what, "iteration %d", it);
-        pl_run_init(&r, &tuning, seed + (uint64_t)it * 15485863u, g_seed, what);
+        pl_run_init(&r, &pl_tuning_small, seed + (uint64_t)it * 15485863u,
+                    g_seed, what);
         assert_int_equal(pl_open(&r, 1, 0), 0);
         pl_run_ops(&r, 10 + (int)tu_rng_uniform(&r.rng, 40));
         pl_cut(&r, it & 1 ? PL_GARBLE : PL_GARBLE | PL_KEEP);
@@ -245,7 +193,7 @@ static void test_paranoid_after_recovery(void **state_)
         pl_check_prefix(&r, 1, "paranoid open after recovery");
         pl_run_fini(&r);
     }
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -264,7 +212,7 @@ static int cut_in_open_once(uint64_t seed, int existing,
     snprintf(what, sizeof what, "%s, %s op %" PRIu64 " failing",
              existing ? "cut inside reopen" : "cut inside create",
              kind_names[kind], n);
-    pl_run_init(&r, &tuning,
+    pl_run_init(&r, &pl_tuning_small,
                 seed + n * 31u + (uint64_t)kind * 7u + (uint64_t)variant,
                 g_seed, what);
     if (existing) {
@@ -334,27 +282,28 @@ static void walk_cuts_in_open(int existing)
 static void test_cut_inside_create(void **state_)
 {
     (void)state_;
-    watch(120, "test_cut_inside_create");
+    tu_watch(120, "test_cut_inside_create");
     walk_cuts_in_open(0);
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 static void test_cut_inside_reopen(void **state_)
 {
     (void)state_;
-    watch(120, "test_cut_inside_reopen");
+    tu_watch(120, "test_cut_inside_reopen");
     walk_cuts_in_open(1);
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_random_cuts, unwatch),
-        cmocka_unit_test_teardown(test_garbled_unacked_tail_paranoid, unwatch),
-        cmocka_unit_test_teardown(test_paranoid_after_recovery, unwatch),
-        cmocka_unit_test_teardown(test_cut_inside_create, unwatch),
-        cmocka_unit_test_teardown(test_cut_inside_reopen, unwatch),
+        cmocka_unit_test_teardown(test_random_cuts, tu_unwatch),
+        cmocka_unit_test_teardown(test_garbled_unacked_tail_paranoid,
+                                  tu_unwatch),
+        cmocka_unit_test_teardown(test_paranoid_after_recovery, tu_unwatch),
+        cmocka_unit_test_teardown(test_cut_inside_create, tu_unwatch),
+        cmocka_unit_test_teardown(test_cut_inside_reopen, tu_unwatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

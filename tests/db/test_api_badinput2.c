@@ -64,6 +64,7 @@ static void test_setters_null(void **state)
     EXPECT_INVALID(cairn_options_set_memtable_shards(NULL, 1));
     EXPECT_INVALID(cairn_options_set_max_subcompactions(NULL, 1));
     EXPECT_INVALID(cairn_options_set_memtable_filter(NULL, 1));
+    EXPECT_INVALID(cairn_options_set_spare_log(NULL, 1));
     EXPECT_INVALID(cairn_options_set_l0_triggers(NULL, 8, 12, 1000));
     EXPECT_INVALID(cairn_readoptions_set_snapshot(NULL, NULL));
     EXPECT_INVALID(cairn_writeoptions_set_no_slowdown(NULL, 1));
@@ -180,6 +181,10 @@ static void test_setter_ranges(void **state)
     BAD("-1", cairn_options_set_memtable_filter(o, -1));
     OK(cairn_options_set_memtable_filter(o, 0));
     OK(cairn_options_set_memtable_filter(o, 1));
+    BAD("2", cairn_options_set_spare_log(o, 2));
+    BAD("-1", cairn_options_set_spare_log(o, -1));
+    OK(cairn_options_set_spare_log(o, 0));
+    OK(cairn_options_set_spare_log(o, 1));
 
     BAD("0", cairn_options_set_background_threads(o, 0));
     BAD("3", cairn_options_set_background_threads(o, 3));

@@ -100,6 +100,37 @@ int pl_step(pl_run *r)
     return rc;
 }
 
+uint64_t pl_failing_put(pl_run *r, int torn, size_t min_value, size_t *partial)
+{
+    uint64_t nth = 1;
+    *partial = 0;
+    if (torn) {
+        nth = 1 + tu_rng_uniform(&r->rng, 2);
+        *partial = nth == 1 ? 1 + tu_rng_uniform(&r->rng, 6)
+                            : 1 + tu_rng_uniform(&r->rng, 60);
+        cairn__env_fault_set_partial(r->fault, *partial);
+    }
+    assert_int_equal(
+        cairn__env_fault_arm(r->fault,
+                             torn ? CAIRN__FAULT_WRITE : CAIRN__FAULT_SYNC, nth,
+                             CAIRN_IO, 0),
+        0);
+    assert_true(r->nhist < PL_MAX_HIST);
+    pl_op *o = &r->hist[r->nhist];
+    while (pl_make_value(r, r->val, r->next_opno * 8 + 1) < min_value)
+        r->next_opno++;
+    *o = (pl_op){.kind = 0, .sync = !torn, .n = 1, .opno = r->next_opno++};
+    o->key[0] = (int)tu_rng_uniform(&r->rng, (uint64_t)r->tun->nkeys);
+    int rc = pl_do_op(r, o);
+    if (rc != CAIRN_IO)
+        fail_msg("%s: the failing put gave %s (%s), not CAIRN_IO", r->where,
+                 cairn_errname(rc), cairn_errmsg());
+    r->nhist++;
+    cairn__env_fault_disarm_all(r->fault);
+    cairn__env_fault_set_partial(r->fault, 0);
+    return nth;
+}
+
 void pl_run_ops(pl_run *r, int n)
 {
     for (int i = 0; i < n && r->nhist < PL_MAX_HIST; i++) {
@@ -111,6 +142,24 @@ void pl_run_ops(pl_run *r, int n)
     }
 }
 
+const pl_tuning pl_tuning_small = {
+    .nkeys = 32,
+    .key_prefix = "k",
+    .pad_mod = 80,
+    .big_one_in = 16, /* spans log blocks */
+    .sync_one_in = 5,
+    .put_below = 45,
+    .delete_below = 58,
+    .batch_below = 95,
+};
+
+void pl_run_iter(pl_run *r, uint64_t seed, int it, uint64_t stride)
+{
+    char what[64];
+    snprintf(what, sizeof what, "iteration %d", it);
+    pl_run_init(r, &pl_tuning_small, seed + (uint64_t)it * stride, seed, what);
+}
+
 int pl_open(pl_run *r, int create, int paranoid)
 {
     const pl_tuning *t = r->tun;
@@ -119,6 +168,7 @@ int pl_open(pl_run *r, int create, int paranoid)
     assert_int_equal(cairn_options_set_env(o, r->env), 0);
     assert_int_equal(cairn_options_set_create_if_missing(o, create), 0);
     assert_int_equal(cairn_options_set_paranoid_checks(o, paranoid), 0);
+    assert_int_equal(cairn_options_set_spare_log(o, !r->no_spare), 0);
     if (t->write_buffer_size != 0)
         assert_int_equal(
             cairn_options_set_write_buffer_size(o, t->write_buffer_size), 0);

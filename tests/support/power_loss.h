@@ -101,14 +101,26 @@ typedef struct pl_run {
     int must;        /* ops of hist that are durable (up to the last sync) */
     int nacked;      /* ops of hist up to the last acknowledged one */
     char where[200]; /* for messages: what, and the test's seed */
+    /* Opens without the spare log (cairn_options_set_spare_log), for a
+     * test whose armed fault must hit the writer's own operation: the
+     * flushing thread makes spares at times of its own. */
+    int no_spare;
 } pl_run;
 
 /* Sets up r (no database open yet) with tuning t, which must outlive it,
  * and random choices from seed; messages name `what` and test_seed. */
 void pl_run_init(pl_run *r, const pl_tuning *t, uint64_t seed,
                  uint64_t test_seed, const char *what);
+/* pl_run_init for iteration it of a test's loop, with the small tuning:
+ * the run's seed is seed + it * stride, and its messages say
+ * "iteration <it>". */
+void pl_run_iter(pl_run *r, uint64_t seed, int it, uint64_t stride);
 /* Closes the database (which must succeed) and frees everything. */
 void pl_run_fini(pl_run *r);
+
+/* Few keys, values mostly short (one in 16 spans log blocks), a sync
+ * write in five ops, and the default write buffer (flushes are rare). */
+extern const pl_tuning pl_tuning_small;
 
 /* Opens /db on r->env into r->db; returns cairn_db_open's code. Half the
  * seeds log, so the LOG's unsynced writes are cut too. */
@@ -125,6 +137,15 @@ int pl_do_op(pl_run *r, const pl_op *o);
 int pl_step(pl_run *r);
 /* Runs up to n random ops; each must succeed. */
 void pl_run_ops(pl_run *r, int n);
+
+/* One put that fails with CAIRN_IO: torn (a WRITE fault on append 1, the
+ * record header, or 2, the payload, leaving a random partial length) or,
+ * if !torn, a sync put whose sync fails; its value is at least min_value
+ * bytes. The fault is armed just before and disarmed after; the put stays
+ * in the history as not acknowledged (it may be present, but only as a
+ * whole). Returns the failing append's number (1 for a sync) and the
+ * partial length in *partial. */
+uint64_t pl_failing_put(pl_run *r, int torn, size_t min_value, size_t *partial);
 
 /* Cuts the power with modes (random choices from the run), then
  * pl_revive. */

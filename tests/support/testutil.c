@@ -210,3 +210,20 @@ double tu_scale(void)
     double v = strtod(s, NULL);
     return v > 0 ? v : 1.0;
 }
+
+static int tu_watching;
+
+void tu_watch(unsigned seconds, const char *what)
+{
+    tu_watchdog_arm(seconds, what);
+    tu_watching = 1;
+}
+
+int tu_unwatch(void **state)
+{
+    (void)state;
+    if (tu_watching)
+        tu_watchdog_disarm();
+    tu_watching = 0;
+    return 0;
+}

@@ -47,6 +47,11 @@ void tu_watchdog_arm(unsigned seconds, const char *what);
  * wait for anything the stuck thread may hold for long. */
 void tu_watchdog_on_fire(void (*fn)(void *arg), void *arg);
 void tu_watchdog_disarm(void);
+/* tu_watchdog_arm, remembered so that tu_unwatch (usable as a cmocka
+ * teardown: a failing test longjmps past its own disarm) disarms it once
+ * and leaves no thread behind. */
+void tu_watch(unsigned seconds, const char *what);
+int tu_unwatch(void **state);
 
 /* Scale factor for workloads: $CAIRN_TEST_SCALE (default 1). Sanitizer
  * builds may set a smaller one through CTest. */

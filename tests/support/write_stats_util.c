@@ -1,0 +1,44 @@
+/*
+ * write_stats_util.c: see write_stats_util.h.
+ */
+#include "write_stats_util.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void ws_spare_counts(cairn_db *db, uint64_t *made, uint64_t *taken,
+                     uint64_t *failed)
+{
+    char *p = cairn_db_property(db, "cairn.write-stats");
+    if (p == NULL)
+        fail_msg("cairn.write-stats: %s", cairn_errmsg());
+    const char *line = strstr(p, "spare logs: made ");
+    if (line == NULL || sscanf(line,
+                               "spare logs: made %" SCNu64 ", taken %" SCNu64
+                               ", failed %" SCNu64,
+                               made, taken, failed) != 3)
+        fail_msg("cairn.write-stats has no spare-log counters:\n%s", p);
+    cairn_free(p);
+}
+
+int ws_wait_spare_failed(cairn_db *db, int timeout_ms)
+{
+    for (int i = 0;; i++) {
+        uint64_t made, taken, failed;
+        ws_spare_counts(db, &made, &taken, &failed);
+        if (failed > 0)
+            return 1;
+        if (i >= timeout_ms)
+            return 0;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}

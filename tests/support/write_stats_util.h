@@ -1,0 +1,22 @@
+/*
+ * write_stats_util.h: counters read back from a database's
+ * cairn.write-stats property, for tests.
+ */
+#ifndef CAIRN_TEST_WRITE_STATS_UTIL_H
+#define CAIRN_TEST_WRITE_STATS_UTIL_H
+
+#include "cairn.h"
+
+#include <stdint.h>
+
+/* The spare-log counters ("spare logs: made M, taken T, failed F"); fails
+ * the test if the property or the line is missing. */
+void ws_spare_counts(cairn_db *db, uint64_t *made, uint64_t *taken,
+                     uint64_t *failed);
+
+/* 1 once the spare-log failure counter is above zero, waiting up to
+ * timeout_ms for it (a failure is counted a moment after the failing
+ * operation returns, on the flushing thread); 0 if it stays at zero. */
+int ws_wait_spare_failed(cairn_db *db, int timeout_ms);
+
+#endif
