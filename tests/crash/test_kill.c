@@ -63,25 +63,6 @@
 #define MAX_ENTRIES 6
 #define VAL_MAX     (48 * 1024)
 
-/* The watchdog, disarmed by each test's teardown too, so that a failing
- * test (whose assert longjmps past its own disarm) leaves no thread. */
-static int watchdog_on;
-
-static void watch(unsigned seconds, const char *what)
-{
-    tu_watchdog_arm(seconds, what);
-    watchdog_on = 1;
-}
-
-static int unwatch(void **state)
-{
-    (void)state;
-    if (watchdog_on)
-        tu_watchdog_disarm();
-    watchdog_on = 0;
-    return 0;
-}
-
 /* The page shared with the child. The child's threads store with release
  * after the write returned; the parent reads only after reaping it. */
 typedef struct shared_page {
@@ -433,7 +414,7 @@ static void test_kill_loop(void **state_)
         int err = run_child(&kr, c, msg, sizeof msg);
         if (err != 0)
             fail_msg("%s (seed %" PRIu64 ")", msg, kr.seed);
-        watch(120, "test_kill_loop reopen and verify");
+        tu_watch(120, "test_kill_loop reopen and verify");
 
         cairn_options *o = cairn_options_create();
         assert_non_null(o);
@@ -455,7 +436,7 @@ static void test_kill_loop(void **state_)
                              c, p, t, why, kr.seed);
         verify_cycle(&kr, db, c);
         assert_int_equal(cairn_db_close(db), 0);
-        (void)unwatch(NULL);
+        (void)tu_unwatch(NULL);
     }
     fprintf(stderr,
             "test_kill_loop: %u cycles, %" PRIu64
@@ -473,7 +454,7 @@ static void test_kill_loop(void **state_)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_kill_loop, unwatch),
+        cmocka_unit_test_teardown(test_kill_loop, tu_unwatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,25 +52,6 @@
 static uint64_t g_seed;
 static cairn_writeoptions *g_sync; /* sync = 1; made by group_setup */
 
-/* The watchdog, disarmed by each test's teardown too, so that a failing
- * test (whose assert longjmps past its own disarm) leaves no thread. */
-static int watchdog_on;
-
-static void watch(unsigned seconds, const char *what)
-{
-    tu_watchdog_arm(seconds, what);
-    watchdog_on = 1;
-}
-
-static int unwatch(void **state)
-{
-    (void)state;
-    if (watchdog_on)
-        tu_watchdog_disarm();
-    watchdog_on = 0;
-    return 0;
-}
-
 /* ---------------------------------------------------------------------- */
 /* The workload and its model                                             */
 
@@ -355,11 +336,11 @@ static void walk_write_faults(enum cairn__fault_kind kind, int code,
 static void test_write_path_faults(void **state)
 {
     (void)state;
-    watch(300, "test_write_path_faults");
+    tu_watch(300, "test_write_path_faults");
     for (int i = 0; i < 8; i++)
         walk_write_faults(i < 4 ? CAIRN__FAULT_WRITE : CAIRN__FAULT_SYNC,
                           i & 2 ? CAIRN_NOSPC : CAIRN_IO, i & 1);
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -454,10 +435,10 @@ static void walk_open_faults(int existing, int info_log)
 static void test_open_faults(void **state)
 {
     (void)state;
-    watch(300, "test_open_faults");
+    tu_watch(300, "test_open_faults");
     for (int i = 0; i < 4; i++)
         walk_open_faults(i >> 1, i & 1);
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -564,7 +545,7 @@ static void test_fault_under_concurrent_writers(void **state)
     (void)state;
     tu_rng r;
     tu_rng_init(&r, g_seed ^ 0xC0FFEE);
-    watch(120, "test_fault_under_concurrent_writers");
+    tu_watch(120, "test_fault_under_concurrent_writers");
     int rounds = (int)(12 * tu_scale());
     if (rounds < 4)
         rounds = 4;
@@ -577,7 +558,7 @@ static void test_fault_under_concurrent_writers(void **state)
         else
             cw_round(CAIRN__FAULT_WRITE, 1 + tu_rng_uniform(&r, 600), code);
     }
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
 }
 
 static int group_setup(void **state)
@@ -599,9 +580,10 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_write_path_faults, unwatch),
-        cmocka_unit_test_teardown(test_open_faults, unwatch),
-        cmocka_unit_test_teardown(test_fault_under_concurrent_writers, unwatch),
+        cmocka_unit_test_teardown(test_write_path_faults, tu_unwatch),
+        cmocka_unit_test_teardown(test_open_faults, tu_unwatch),
+        cmocka_unit_test_teardown(test_fault_under_concurrent_writers,
+                                  tu_unwatch),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -65,25 +65,6 @@
 #define MIN_OPS     40 /* every writer does this many, however slow */
 #define VAL_MAX     128
 
-/* The watchdog, disarmed by each test's teardown too, so that a failing
- * test (whose assert longjmps past its own disarm) leaves no thread. */
-static int watchdog_on;
-
-static void watch(unsigned seconds, const char *what)
-{
-    tu_watchdog_arm(seconds, what);
-    watchdog_on = 1;
-}
-
-static int unwatch(void **state)
-{
-    (void)state;
-    if (watchdog_on)
-        tu_watchdog_disarm();
-    watchdog_on = 0;
-    return 0;
-}
-
 struct test_state;
 
 typedef struct writer {
@@ -499,7 +480,7 @@ static void run(const char *name, int nwriters, cairn_env *env,
     for (int g = 0; g < GROUPS; g++)
         pthread_mutex_init(&st->group_mu[g], NULL);
     st->db = open_db(env, path, wbuf, shards);
-    watch(120 + (unsigned)(seconds * 10), name);
+    tu_watch(120 + (unsigned)(seconds * 10), name);
 
     for (int t = 0; t < nwriters; t++) {
         writer *w = &st->writers[t];
@@ -554,7 +535,7 @@ static void run(const char *name, int nwriters, cairn_env *env,
         check_final(st, "after reopen");
     }
     int rc = cairn_db_close(st->db);
-    (void)unwatch(NULL);
+    (void)tu_unwatch(NULL);
     char msg[sizeof st->failmsg];
     int failed = atomic_load(&st->failed);
     snprintf(msg, sizeof msg, "%s", st->failmsg);
@@ -606,9 +587,9 @@ static void test_64_writers_mem_one_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_16_writers_posix, unwatch),
-        cmocka_unit_test_teardown(test_64_writers_mem, unwatch),
-        cmocka_unit_test_teardown(test_64_writers_mem_one_list, unwatch),
+        cmocka_unit_test_teardown(test_16_writers_posix, tu_unwatch),
+        cmocka_unit_test_teardown(test_64_writers_mem, tu_unwatch),
+        cmocka_unit_test_teardown(test_64_writers_mem_one_list, tu_unwatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
