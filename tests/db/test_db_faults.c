@@ -485,6 +485,9 @@ static void cw_round(enum cairn__fault_kind kind, uint64_t n, int code)
     envs e = envs_create();
     cairn_db *db = NULL;
     assert_int_equal(open_db(e.fault, 1, 0, 0, &db), 0);
+    /* The fault must be the writers': let the spare log the flushing
+     * thread makes after open come first. */
+    assert_true(ws_wait_spares_made(db, 1, 20000));
     assert_int_equal(cairn__env_fault_arm(e.fault, kind, n, code, 0), 0);
     cw_thread w[CW_THREADS];
     memset(w, 0, sizeof w);

@@ -29,16 +29,28 @@ void ws_spare_counts(cairn_db *db, uint64_t *made, uint64_t *taken,
     cairn_free(p);
 }
 
-int ws_wait_spare_failed(cairn_db *db, int timeout_ms)
+/* Waits up to timeout_ms until the counter at index which (0 made,
+ * 1 taken, 2 failed) reaches at least n. */
+static int wait_count(cairn_db *db, int which, uint64_t n, int timeout_ms)
 {
     for (int i = 0;; i++) {
-        uint64_t made, taken, failed;
-        ws_spare_counts(db, &made, &taken, &failed);
-        if (failed > 0)
+        uint64_t c[3];
+        ws_spare_counts(db, &c[0], &c[1], &c[2]);
+        if (c[which] >= n)
             return 1;
         if (i >= timeout_ms)
             return 0;
         struct timespec ts = {0, 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+int ws_wait_spare_failed(cairn_db *db, int timeout_ms)
+{
+    return wait_count(db, 2, 1, timeout_ms);
+}
+
+int ws_wait_spares_made(cairn_db *db, uint64_t n, int timeout_ms)
+{
+    return wait_count(db, 0, n, timeout_ms);
 }

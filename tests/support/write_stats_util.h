@@ -18,5 +18,10 @@ void ws_spare_counts(cairn_db *db, uint64_t *made, uint64_t *taken,
  * timeout_ms for it (a failure is counted a moment after the failing
  * operation returns, on the flushing thread); 0 if it stays at zero. */
 int ws_wait_spare_failed(cairn_db *db, int timeout_ms);
+/* 1 once at least n spare logs have been made, waiting up to timeout_ms;
+ * 0 if not. After open, waiting for the first one leaves the flushing
+ * thread with nothing to do until the next memtable switch, so a fault
+ * armed then is the writers' own. */
+int ws_wait_spares_made(cairn_db *db, uint64_t n, int timeout_ms);
 
 #endif
