@@ -466,30 +466,20 @@ static void db_free(cairn_db *db)
 
 static int open_new_log(cairn_db *db)
 {
-    cairn__buf path = CAIRN__BUF_INIT;
     cairn__file *f = NULL;
     uint64_t number = cairn__vset_new_file_number(db->vs);
-    int rc;
-    CAIRN_TRY_GOTO(rc, cairn__filename_log(&path, db->dbname, number), out);
-    CAIRN_TRY_GOTO(rc, cairn__env_open_log(db->env, path.data, &f), out);
-    /* The new log's directory entry must be durable before a sync write
-     * relies on it. */
-    rc = db->env->ops->sync_dir(db->env, db->dbname);
+    int sync_failed;
+    int rc = cairn__db_create_log(db, number, &f, &sync_failed);
     if (rc != 0) {
-        (void)cairn__file_close(f);
-        cairn__env_remove_quietly(db->env, path.data);
-        goto out;
+        cairn__vset_reuse_file_number(db->vs, number);
+        return rc;
     }
     db->logfile = f;
     db->logfile_number = number;
     db->durable_log = db->appended_log = number;
     db->durable_off = db->appended_off = 0;
     cairn__log_writer_init(&db->log, f, 0);
-out:
-    if (rc != 0)
-        cairn__vset_reuse_file_number(db->vs, number);
-    cairn__buf_fini(&path);
-    return rc;
+    return 0;
 }
 
 static int open_locked(cairn_db *db)

@@ -316,6 +316,11 @@ int cairn__db_flush_oldest(cairn_db *db) CAIRN_WUR;
  * none (0). retire_log: hands a synced old log over to be closed (1), or
  * 0 when the list is full. fini: at close, with no background thread. */
 int cairn__db_log_chores_due(const cairn_db *db);
+/* Creates log file number and syncs the directory. On failure nothing is
+ * left behind, and *dir_sync_failed says whether the directory's sync
+ * failed (what the directory holds is then unknown). No lock needed. */
+int cairn__db_create_log(cairn_db *db, uint64_t number, cairn__file **out,
+                         int *dir_sync_failed);
 void cairn__db_log_chores(cairn_db *db);
 void cairn__db_close_retired_logs(cairn_db *db);
 int cairn__db_take_spare(cairn_db *db, cairn__file **f, uint64_t *number);

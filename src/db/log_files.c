@@ -62,6 +62,41 @@ static void close_retired(cairn_db *db)
     }
 }
 
+int cairn__db_create_log(cairn_db *db, uint64_t number, cairn__file **out,
+                         int *dir_sync_failed)
+{
+    cairn__buf path = CAIRN__BUF_INIT;
+    cairn__file *f = NULL;
+    *dir_sync_failed = 0;
+    int rc = cairn__filename_log(&path, db->dbname, number);
+    if (rc == 0)
+        rc = cairn__env_open_log(db->env, path.data, &f);
+    if (rc == 0) {
+        /* Its name must be durable before a sync write in it is
+         * acknowledged. */
+        rc = db->env->ops->sync_dir(db->env, db->dbname);
+        if (rc != 0) {
+            *dir_sync_failed = 1;
+            (void)cairn__file_close(f);
+            f = NULL;
+            cairn__env_remove_quietly(db->env, path.data);
+        }
+    }
+    cairn__buf_fini(&path);
+    *out = f;
+    return rc;
+}
+
+/* Closes and deletes a spare that is not used; no lock needed. */
+static void drop_spare(cairn_db *db, cairn__file *f, uint64_t number)
+{
+    (void)cairn__file_close(f);
+    cairn__buf path = CAIRN__BUF_INIT;
+    if (cairn__filename_log(&path, db->dbname, number) == 0)
+        cairn__env_remove_quietly(db->env, path.data);
+    cairn__buf_fini(&path);
+}
+
 /* Creates the spare; mu held, released for the file's creation. */
 static void make_spare(cairn_db *db)
 {
@@ -69,35 +104,15 @@ static void make_spare(cairn_db *db)
     uint64_t switches = db->switches;
     uint64_t number = cairn__vset_new_file_number(db->vs);
     cairn__mutex_unlock(&db->mu);
-    cairn__buf path = CAIRN__BUF_INIT;
     cairn__file *f = NULL;
-    int created = 0;
-    int rc = cairn__filename_log(&path, db->dbname, number);
-    if (rc == 0)
-        rc = cairn__env_open_log(db->env, path.data, &f);
-    if (rc == 0) {
-        created = 1;
-        /* As for any log: its name must be durable before a sync write in
-         * it is acknowledged. */
-        rc = db->env->ops->sync_dir(db->env, db->dbname);
-    }
+    int sync_failed;
+    int rc = cairn__db_create_log(db, number, &f, &sync_failed);
     char msg[CAIRN__ERRMSG_MAX];
     if (rc != 0)
         snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
     cairn__mutex_lock(&db->mu);
     db->spare_busy = 0;
     cairn__cond_broadcast(&db->bg_cv); /* a switch may wait for it */
-    /* A switch that found no spare made a log of its own meanwhile, with
-     * a higher number: this one would then come before it. */
-    int keep = rc == 0 && !db->shutting_down && db->spare_log == NULL &&
-               number > db->logfile_number;
-    if (keep) {
-        db->spare_log = f;
-        db->spare_number = number;
-        cairn__stat_add(&db->wstats->spares_made, 1);
-        cairn__buf_fini(&path);
-        return;
-    }
     if (rc != 0) {
         /* Not an error of any write: the next switch makes its log itself
          * (and reports what fails then). No new attempt before it, unless
@@ -107,13 +122,19 @@ static void make_spare(cairn_db *db)
         cairn__stat_add(&db->wstats->spares_failed, 1);
         cairn__infolog_printf(db->info, "creating spare log #%llu: %s",
                               (unsigned long long)number, msg);
+        return;
+    }
+    /* A switch that found no spare made a log of its own meanwhile, with
+     * a higher number: this one would then come before it. */
+    if (!db->shutting_down && db->spare_log == NULL &&
+        number > db->logfile_number) {
+        db->spare_log = f;
+        db->spare_number = number;
+        cairn__stat_add(&db->wstats->spares_made, 1);
+        return;
     }
     cairn__mutex_unlock(&db->mu);
-    if (f != NULL)
-        (void)cairn__file_close(f);
-    if (created)
-        cairn__env_remove_quietly(db->env, path.data);
-    cairn__buf_fini(&path);
+    drop_spare(db, f, number);
     cairn__mutex_lock(&db->mu);
 }
 
@@ -163,15 +184,12 @@ void cairn__db_log_files_fini(cairn_db *db)
     while (db->nretired > 0)
         (void)cairn__file_close(db->retired[--db->nretired]);
     if (db->spare_log != NULL) {
-        (void)cairn__file_close(db->spare_log);
-        db->spare_log = NULL;
         /* After a write error, touch nothing more on disk: the next open
          * deletes the spare. */
         if (db->bg_error != 0)
-            return;
-        cairn__buf path = CAIRN__BUF_INIT;
-        if (cairn__filename_log(&path, db->dbname, db->spare_number) == 0)
-            cairn__env_remove_quietly(db->env, path.data);
-        cairn__buf_fini(&path);
+            (void)cairn__file_close(db->spare_log);
+        else
+            drop_spare(db, db->spare_log, db->spare_number);
+        db->spare_log = NULL;
     }
 }

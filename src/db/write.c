@@ -66,7 +66,6 @@
 #include "db/db_impl.h"
 
 #include "db/batch.h"
-#include "db/filename.h"
 #include "util/ikey.h"
 #include "util/syncpoint.h"
 
@@ -406,20 +405,8 @@ static int switch_memtable(cairn_db *db)
         cairn__cond_wait(&db->bg_cv, &db->mu);
     if (!cairn__db_take_spare(db, &f, &number)) {
         number = cairn__vset_new_file_number(db->vs);
-        cairn__buf path = CAIRN__BUF_INIT;
-        int rc = cairn__filename_log(&path, db->dbname, number);
-        if (rc == 0)
-            rc = cairn__env_open_log(db->env, path.data, &f);
-        int sync_failed = 0;
-        if (rc == 0) {
-            rc = db->env->ops->sync_dir(db->env, db->dbname);
-            if (rc != 0) {
-                sync_failed = 1;
-                (void)cairn__file_close(f);
-                cairn__env_remove_quietly(db->env, path.data);
-            }
-        }
-        cairn__buf_fini(&path);
+        int sync_failed;
+        int rc = cairn__db_create_log(db, number, &f, &sync_failed);
         if (rc != 0) {
             cairn__vset_reuse_file_number(db->vs, number);
             cairn__memtable_unref(fresh);
