@@ -148,14 +148,22 @@ int cairn_options_set_block_size(cairn_options *opt, size_t bytes)
     return 0;
 }
 
+/* Sets *field to n if lo <= n <= hi; otherwise CAIRN_INVALID, with a
+ * message naming the option and the value, and *field is left alone. */
+static int set_int_in(int *field, const char *name, int n, int lo, int hi)
+{
+    if (n < lo || n > hi)
+        return cairn__err(CAIRN_INVALID, "%s %d outside [%d, %d]", name, n, lo,
+                          hi);
+    *field = n;
+    return 0;
+}
+
 int cairn_options_set_block_restart_interval(cairn_options *opt, int n)
 {
     CHECK_HANDLE(opt, "options");
-    if (n < 1 || n > 65536)
-        return cairn__err(CAIRN_INVALID,
-                          "block_restart_interval %d outside [1, 65536]", n);
-    opt->block_restart_interval = n;
-    return 0;
+    return set_int_in(&opt->block_restart_interval, "block_restart_interval", n,
+                      1, 65536);
 }
 
 int cairn_options_set_max_file_size(cairn_options *opt, size_t bytes)
@@ -269,62 +277,40 @@ int cairn_options_set_group_limits(cairn_options *opt, size_t max_bytes,
 int cairn_options_set_max_immutable_memtables(cairn_options *opt, int n)
 {
     CHECK_HANDLE(opt, "options");
-    if (n < 1 || n > CAIRN__MAX_IMM)
-        return cairn__err(CAIRN_INVALID,
-                          "max_immutable_memtables %d outside [1, %d]", n,
-                          CAIRN__MAX_IMM);
-    opt->max_immutable_memtables = n;
-    return 0;
+    return set_int_in(&opt->max_immutable_memtables, "max_immutable_memtables",
+                      n, 1, CAIRN__MAX_IMM);
 }
 
 int cairn_options_set_memtable_shards(cairn_options *opt, int n)
 {
     CHECK_HANDLE(opt, "options");
-    if (n < 0 || n > CAIRN__MEMTABLE_MAX_SHARDS)
-        return cairn__err(CAIRN_INVALID, "memtable_shards %d outside [0, %d]",
-                          n, CAIRN__MEMTABLE_MAX_SHARDS);
-    opt->memtable_shards = n;
-    return 0;
+    return set_int_in(&opt->memtable_shards, "memtable_shards", n, 0,
+                      CAIRN__MEMTABLE_MAX_SHARDS);
 }
 
 int cairn_options_set_memtable_filter(cairn_options *opt, int on)
 {
     CHECK_HANDLE(opt, "options");
-    if (on != 0 && on != 1)
-        return cairn__err(CAIRN_INVALID, "memtable_filter %d is not 0 or 1",
-                          on);
-    opt->memtable_filter = on;
-    return 0;
+    return set_int_in(&opt->memtable_filter, "memtable_filter", on, 0, 1);
 }
 
 int cairn_options_set_background_threads(cairn_options *opt, int n)
 {
     CHECK_HANDLE(opt, "options");
-    if (n < 1 || n > 2)
-        return cairn__err(CAIRN_INVALID, "background_threads %d outside [1, 2]",
-                          n);
-    opt->background_threads = n;
-    return 0;
+    return set_int_in(&opt->background_threads, "background_threads", n, 1, 2);
 }
 
 int cairn_options_set_max_subcompactions(cairn_options *opt, int n)
 {
     CHECK_HANDLE(opt, "options");
-    if (n < 0 || n > CAIRN__MAX_SUBCOMPACTIONS)
-        return cairn__err(CAIRN_INVALID,
-                          "max_subcompactions %d outside [0, %d]", n,
-                          CAIRN__MAX_SUBCOMPACTIONS);
-    opt->max_subcompactions = n;
-    return 0;
+    return set_int_in(&opt->max_subcompactions, "max_subcompactions", n, 0,
+                      CAIRN__MAX_SUBCOMPACTIONS);
 }
 
 int cairn_options_set_spare_log(cairn_options *opt, int on)
 {
     CHECK_HANDLE(opt, "options");
-    if (on != 0 && on != 1)
-        return cairn__err(CAIRN_INVALID, "spare_log %d is not 0 or 1", on);
-    opt->spare_log = on;
-    return 0;
+    return set_int_in(&opt->spare_log, "spare_log", on, 0, 1);
 }
 
 int cairn_options_set_l0_triggers(cairn_options *opt, int slowdown, int stop,
