@@ -57,8 +57,15 @@ static void *writer_main(void *arg)
     }
     for (long n = 0; !atomic_load_explicit(&sh->stop, memory_order_relaxed);
          n++) {
-        if (n % 64 == 0 && rwf_now_ns() >= end)
-            break;
+        /* Run for the time given, and on until flushes wrote at least two
+         * tables (what the check at the end needs), however slow this
+         * machine is today: a slow disk under TSan once ended a run
+         * after 512 writes and one table. The watchdog bounds it. */
+        if (n % 64 == 0 && rwf_now_ns() >= end) {
+            look_for_tables(sh, &max_table);
+            if (sh->tables_seen >= 2)
+                break;
+        }
         uint32_t keys[MAX_BATCH], vers[MAX_BATCH];
         int nk = tu_rng_uniform(&rng, 5) == 0
                      ? 2 + (int)tu_rng_uniform(&rng, MAX_BATCH - 1)
