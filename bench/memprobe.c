@@ -210,7 +210,13 @@ int bench_memprobe_layout(const char *name)
 int bench_memprobe_run(const struct bench_config *cfg, struct bench_result *res,
                        struct bench_msg *msg)
 {
-    bench_result_start(res, "memprobe", "memory", cfg->threads, cfg->histogram);
+    /* The engine column names the layout, so that one CSV can hold the
+     * probes of several layouts ("memory" is the shared one). */
+    bench_result_start(res, "memprobe",
+                       cfg->memprobe_layout == LAYOUT_SHARED
+                           ? "memory"
+                           : layout_names[cfg->memprobe_layout],
+                       cfg->threads, cfg->histogram);
 
     probe *p = calloc(1, sizeof *p);
     if (p == NULL)

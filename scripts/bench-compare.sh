@@ -177,15 +177,20 @@ for rep in $(seq 1 "$REPS"); do
             done
             if [ "$w" = fillrandom ] && [ "${BENCH_MEMPROBE:-1}" = 1 ]; then
                 # What sharing one memtable between t threads costs here,
-                # with no log and no database: see bench/memprobe.c.
-                echo "== rep $rep: memprobe threads=$t $sizes" >>"$LOG"
-                # shellcheck disable=SC2086
-                if "$BIN" --benchmarks=memprobe --threads="$t" $sizes \
-                    --write_buffer_size=$WBS --csv="$RAW" >>"$LOG" 2>&1; then
-                    say "rep $rep memprobe $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
-                else
-                    say "rep $rep memprobe $t threads: FAILED (log: $LOG)"
-                fi
+                # with no log and no database; then per-CPU memtables (as
+                # cairn has them) and one shared log buffer, the least a
+                # LevelDB-format log shares: see bench/memprobe.c.
+                for layout in shared percpu_log; do
+                    echo "== rep $rep: memprobe $layout threads=$t $sizes" >>"$LOG"
+                    # shellcheck disable=SC2086
+                    if "$BIN" --benchmarks=memprobe --memprobe_layout=$layout \
+                        --threads="$t" $sizes --write_buffer_size=$WBS \
+                        --csv="$RAW" >>"$LOG" 2>&1; then
+                        say "rep $rep memprobe $layout $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
+                    else
+                        say "rep $rep memprobe $layout $t threads: FAILED (log: $LOG)"
+                    fi
+                done
             fi
             if [ "$w" = fillsync ] && [ "${BENCH_GROUPPROBE:-1}" = 1 ]; then
                 # The ceiling of synced writes by t threads here, with no
@@ -258,6 +263,8 @@ engine_table() {
     printf '\n'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# Microseconds each op gains at rate a against rate b: us_added A B.
+us_added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == 0 || b == 0) print "n/a"; else printf "%+.2f", 1e6 / a - 1e6 / b }'; }
 
 # --- the plot ---------------------------------------------------------------
 PLOT_NOTE=""
@@ -382,6 +389,15 @@ being reworked, so its numbers are preliminary.
   that cost comes and goes with where the host places the two vCPUs
   (docs/design.md, "Which waits sleep"), which is why the probe runs
   beside every fillrandom thread count.
+  **logprobe** is the same probe with the layout cairn itself uses (a
+  memtable per CPU, picked with sched_getcpu) plus the one structure a
+  LevelDB-format log cannot split between cores: every entry is also
+  appended to one shared log buffer under a mutex
+  (\`--memprobe_layout=percpu_log\`). Still no sleeping writer, no
+  publication, no disk and no compaction. The time each put gains from
+  one thread to N (\`+us/put\`, 1/rate at N threads minus 1/rate at one)
+  is what that sharing costs per put here; cairn's own
+  \`+us/put\` beside it shows how much of cairn's loss it explains.
 
 EOF
 if [ -n "$NOTES" ]; then
@@ -438,20 +454,23 @@ for w in $WORKLOADS; do
 '
         printf 'over median), beside **memprobe**, one shared memtable and nothing
 '
-        printf 'else (median of %s runs), against its own one-thread rate:
+        printf 'else, and **logprobe**, per-CPU memtables and one shared log buffer\n'
+        printf '(medians of %s runs), each against its own one-thread rate:
 
 ' "$REPS"
+        l1=$(get memprobe percpu_log 1 5)
         printf '| threads |'
         for e in $ENGINES; do printf ' %s/own 1t |' "$e"; done
-        printf ' memprobe ops/s | memprobe cores | memprobe/own 1t |
+        printf ' memprobe ops/s | memprobe cores | memprobe/own 1t | logprobe ops/s | logprobe/own 1t | logprobe +us/put | cairn +us/put |
 |---:|'
         for e in $ENGINES; do printf -- '---:|'; done
-        printf -- '---:|---:|---:|\n'
+        printf -- '---:|---:|---:|---:|---:|---:|---:|\n'
         for t in $THREADS; do
             printf '| %s |' "$t"
             for e in $ENGINES; do printf ' %s |' "$(ratio "$(get "$w" "$e" "$t" 5)" "$(get "$w" "$e" 1 5)")"; done
             mt=$(get memprobe memory "$t" 5)
-            printf ' %s | %s | %s |\n' "$(fmt_int "$mt")" "$(fmt_plain "$(get memprobe memory "$t" 9)")" "$(ratio "$mt" "$m1")"
+            lt=$(get memprobe percpu_log "$t" 5)
+            printf ' %s | %s | %s | %s | %s | %s | %s |\n' "$(fmt_int "$mt")" "$(fmt_plain "$(get memprobe memory "$t" 9)")" "$(ratio "$mt" "$m1")" "$(fmt_int "$lt")" "$(ratio "$lt" "$l1")" "$(us_added "$lt" "$l1")" "$(us_added "$(get "$w" cairn "$t" 5)" "$(get "$w" cairn 1 5)")"
         done
         printf '\n'
     fi
