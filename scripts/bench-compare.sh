@@ -13,9 +13,14 @@
 # hurts all engines alike instead of one engine's whole series. The report
 # gives the median of the repetitions.
 #
-# Sizes, chosen to finish in 15 to 25 minutes on this 2-core VM when it is
+# Five repetitions by default: two runs of the same configuration minutes
+# apart differ by up to a quarter here, and with three a single slow spell
+# moved a ratio the issue judges (1-thread fillsync against syncprobe was
+# 1.40 in one three-repetition run and 0.88 in the next, same code).
+#
+# Sizes, chosen to finish in 25 to 40 minutes on this 2-core VM when it is
 # busy (a few hundred fdatasyncs a second, 25k-50k puts a second) and in
-# about 10 when it is quiet:
+# about 17 when it is quiet:
 #   fillrandom  BENCH_FILLRANDOM_NUM operations in total (default
 #               1000000, db_bench's own default and cairn_bench's, about
 #               60 MB of tables), whatever the thread count. Smaller runs
@@ -43,7 +48,7 @@
 # The binary is the argument, else $CAIRN_BENCH, else
 # build/release/bench/cairn_bench (built with the release preset when
 # missing). Environment:
-#   BENCH_REPS            repetitions per configuration (default 3)
+#   BENCH_REPS            repetitions per configuration (default 5)
 #   BENCH_THREADS         thread counts (default "1 4 16 64")
 #   BENCH_ENGINES         engines wanted (default "cairn leveldb rocksdb");
 #                         those not compiled in are skipped with a note
@@ -62,7 +67,7 @@ set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 # The revision measured, taken before the runs: the report and plot this
 # script writes must not count as uncommitted changes.
 REV_AT_START=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
