@@ -157,7 +157,7 @@ static int set_commit_wait_us(cairn_options *o, const char *v)
     return cairn_options_set_commit_wait(o, us, DEF_WAIT_BYTES, 0);
 }
 
-/* wait_strategy=block|spin|adaptive[,SPIN_NS] */
+/* wait_strategy=block|spin|adaptive|auto[,SPIN_NS] */
 static int set_wait_strategy(cairn_options *o, const char *v)
 {
     char f[MAX_FIELDS][32];
@@ -172,6 +172,8 @@ static int set_wait_strategy(cairn_options *o, const char *v)
         s = CAIRN_WAIT_SPIN;
     else if (strcmp(f[0], "adaptive") == 0)
         s = CAIRN_WAIT_ADAPTIVE;
+    else if (strcmp(f[0], "auto") == 0)
+        s = CAIRN_WAIT_AUTO;
     else
         return CAIRN_INVALID;
     return cairn_options_set_wait_strategy(o, s, spin);
@@ -228,7 +230,7 @@ static const struct knob knobs[] = {
      set_commit_wait},
     {"commit_wait_us", "US: commit_wait with the default bytes",
      set_commit_wait_us},
-    {"wait_strategy", "block | spin | adaptive[,SPIN_NS] (adaptive,20000)",
+    {"wait_strategy", "block | spin | adaptive | auto[,SPIN_NS] (auto,20000)",
      set_wait_strategy},
     {"group_limits", "MAX_BYTES[,SMALL_LEADER] (1m,128k)", set_group_limits},
     {"max_immutable_memtables", "1..8 (2)", set_max_imm},

@@ -204,17 +204,22 @@ CAIRN_EXPORT int cairn_options_set_commit_policy(cairn_options *opt,
 CAIRN_EXPORT int cairn_options_set_commit_wait(cairn_options *opt,
                                                uint64_t wait_us,
                                                size_t wait_bytes, int nonsync);
-/* How a queued writer waits for its leader: CAIRN_WAIT_BLOCK (default)
- * sleeps at once on its own futex word; CAIRN_WAIT_SPIN spins (yielding
- * now and then; for experiments); CAIRN_WAIT_ADAPTIVE spins for at most
- * spin_ns nanoseconds, and only while a core is free for the thread it
- * waits on, then sleeps. On the 2-core machines measured so far, block
- * was as fast or faster at 4, 16 and 64 threads (docs/write-path.md);
- * adaptive can win where cores outnumber writers. spin_ns 0 .. 10,000,000
- * (default 20,000). */
+/* How a queued writer waits for its leader: CAIRN_WAIT_BLOCK sleeps at
+ * once on its own futex word; CAIRN_WAIT_SPIN spins (yielding now and
+ * then; for experiments); CAIRN_WAIT_ADAPTIVE spins for at most spin_ns
+ * nanoseconds, and only while a core is free for the thread it waits on,
+ * then sleeps; CAIRN_WAIT_AUTO (default) is adaptive for non-sync writes
+ * with a write buffer of 32 MiB or more, and block otherwise. On the
+ * 2-core machines measured so far, block was as fast or faster at 4, 16
+ * and 64 threads with 4 MiB (docs/write-path.md); with large write
+ * buffers, where inserting into the big memtable is most of a write,
+ * adaptive won (with 64 MiB its median rate was 1.18-1.33x block's at 2,
+ * 4, 16 and 64 threads; docs/design.md, "Which waits sleep"). spin_ns
+ * 0 .. 10,000,000 (default 20,000). */
 #define CAIRN_WAIT_BLOCK    0
 #define CAIRN_WAIT_SPIN     1
 #define CAIRN_WAIT_ADAPTIVE 2
+#define CAIRN_WAIT_AUTO     3
 CAIRN_EXPORT int cairn_options_set_wait_strategy(cairn_options *opt,
                                                  int strategy,
                                                  uint64_t spin_ns);

@@ -70,8 +70,8 @@ cairn_options *cairn_options_create(void)
     o->commit_wait_us = 100;
     o->commit_wait_bytes = 64u << 10;
     o->commit_wait_nonsync = 0;
-    /* Measured best at 4, 16 and 64 threads (docs/write-path.md). */
-    o->wait_strategy = CAIRN_WAIT_BLOCK;
+    /* The measured best for the write buffer size (cairn.h). */
+    o->wait_strategy = CAIRN_WAIT_AUTO;
     o->spin_ns = 20000;
     o->group_max_bytes = 1u << 20;
     o->group_small_leader = 128u << 10;
@@ -251,7 +251,7 @@ int cairn_options_set_wait_strategy(cairn_options *opt, int strategy,
 {
     CHECK_HANDLE(opt, "options");
     if (strategy != CAIRN_WAIT_BLOCK && strategy != CAIRN_WAIT_SPIN &&
-        strategy != CAIRN_WAIT_ADAPTIVE)
+        strategy != CAIRN_WAIT_ADAPTIVE && strategy != CAIRN_WAIT_AUTO)
         return cairn__err(CAIRN_INVALID, "unknown wait strategy %d", strategy);
     if (spin_ns > 10000000)
         return cairn__err(CAIRN_INVALID, "spin_ns %llu above 10 ms",

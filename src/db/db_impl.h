@@ -76,7 +76,7 @@ struct cairn_options {
     uint64_t commit_wait_us;
     size_t commit_wait_bytes;
     int commit_wait_nonsync; /* batch-wait also for non-sync groups */
-    int wait_strategy;       /* CAIRN_WAIT_BLOCK / _SPIN / _ADAPTIVE */
+    int wait_strategy;       /* CAIRN_WAIT_* (cairn__wait_strategy_for) */
     uint64_t spin_ns;
     size_t group_max_bytes;
     size_t group_small_leader;
@@ -263,6 +263,23 @@ struct cairn_db {
     cairn__mutex errmu;
     char errmsg[CAIRN__ERRMSG_MAX]; /* Locked: errmu */
 };
+
+/* How a queued writer waits under strategy (cairn.h): CAIRN_WAIT_AUTO is
+ * adaptive for a non-sync writer with a write buffer of at least
+ * CAIRN__AUTO_ADAPTIVE_WBS, else block (a sync writer's group is usually
+ * completed only after a sync, far beyond any spin); any other strategy
+ * is returned as it is. Measured in docs/design.md, "Which waits sleep"
+ * (large write buffers). */
+#define CAIRN__AUTO_ADAPTIVE_WBS ((size_t)32 << 20)
+static inline int cairn__wait_strategy_for(int strategy, size_t write_buffer,
+                                           int sync)
+{
+    if (strategy != CAIRN_WAIT_AUTO)
+        return strategy;
+    return !sync && write_buffer >= CAIRN__AUTO_ADAPTIVE_WBS
+               ? CAIRN_WAIT_ADAPTIVE
+               : CAIRN_WAIT_BLOCK;
+}
 
 /* db.c */
 int cairn__db_open(const struct cairn_options *opt, const char *name,

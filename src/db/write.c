@@ -27,11 +27,14 @@
  * waiter spins (pause instructions) and then sleeps on the word with a
  * futex; the waker swaps in the new state and makes the futex call only if
  * the waiter was asleep, so waking a spinner costs one atomic swap. The
- * strategies (cairn_options_set_wait_strategy): block (sleep at once; the
- * default, measured best on 2 cores at 4-64 threads), spin (spin with
- * periodic yields; for experiments), adaptive (spin for at most spin_ns,
- * and only while fewer waiters spin than there are other cores, so a
- * spinner never takes the core the thread it waits for needs).
+ * strategies (cairn_options_set_wait_strategy): block (sleep at once;
+ * measured best on 2 cores at 4-64 threads with small write buffers),
+ * spin (spin with periodic yields; for experiments), adaptive (spin for
+ * at most spin_ns, and only while fewer waiters spin than there are other
+ * cores, so a spinner never takes the core the thread it waits for needs;
+ * measured best with write buffers of 32 MiB and more, where the memtable
+ * insert is long), and auto, the default: adaptive for non-sync writers
+ * with such a write buffer, else block (cairn__wait_strategy_for).
  * Completion: the leader first hands leadership to the next head, so the
  * next group starts at once, then releases its followers as a binary tree:
  * it wakes one, and each woken follower wakes at most two more before it
@@ -133,7 +136,8 @@ static uint32_t await(cairn_db *db, cairn__writer *w)
     uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
     if ((s & W_MASK) != W_WAITING)
         return s & W_MASK;
-    int strategy = db->opt.wait_strategy;
+    int strategy = cairn__wait_strategy_for(db->opt.wait_strategy,
+                                            db->opt.write_buffer_size, w->sync);
     if (strategy != CAIRN_WAIT_BLOCK) {
         int ncpu = cairn__num_cpus();
         int n =

@@ -147,7 +147,7 @@ static void test_setter_ranges(void **state)
     OK(cairn_options_set_commit_wait(o, 1000000, 64u << 20, 1));
     OK(cairn_options_set_commit_wait(o, 100, 64u << 10, -5));
 
-    BAD("3", cairn_options_set_wait_strategy(o, 3, 0));
+    BAD("4", cairn_options_set_wait_strategy(o, 4, 0));
     BAD("-1", cairn_options_set_wait_strategy(o, -1, 0));
     BAD("10000001",
         cairn_options_set_wait_strategy(o, CAIRN_WAIT_SPIN, 10000001));
@@ -156,6 +156,7 @@ static void test_setter_ranges(void **state)
     OK(cairn_options_set_wait_strategy(o, CAIRN_WAIT_BLOCK, 0));
     OK(cairn_options_set_wait_strategy(o, CAIRN_WAIT_SPIN, 10000000));
     OK(cairn_options_set_wait_strategy(o, CAIRN_WAIT_ADAPTIVE, 20000));
+    OK(cairn_options_set_wait_strategy(o, CAIRN_WAIT_AUTO, 20000));
 
     BAD("4095", cairn_options_set_group_limits(o, 4095, 0));
     BAD("67108865", cairn_options_set_group_limits(o, (64u << 20) + 1, 0));

@@ -55,11 +55,12 @@
 /* Rule 1: writers queued behind a busy leader form one group, in FIFO     */
 /* order, with consecutive sequences                                       */
 
-static void fifo_group(int strategy)
+static void fifo_group(int strategy, size_t write_buffer)
 {
     gate_env *g = gate_env_create(0);
     cairn_options *opt = cairn_options_create();
     assert_int_equal(cairn_options_set_wait_strategy(opt, strategy, 20000), 0);
+    assert_int_equal(cairn_options_set_write_buffer_size(opt, write_buffer), 0);
     cairn_db *db = open_db(g, opt);
     cairn_batch *b[5] = {make_batch("a", 10), make_batch("b", 10),
                          make_batch("c1,c2", 10), make_batch("d", 10),
@@ -85,9 +86,40 @@ static void test_fifo_group(void **state)
 {
     (void)state;
     tu_watchdog_arm(60, "fifo_group");
-    fifo_group(CAIRN_WAIT_BLOCK);
-    fifo_group(CAIRN_WAIT_ADAPTIVE);
-    fifo_group(CAIRN_WAIT_SPIN);
+    fifo_group(CAIRN_WAIT_BLOCK, 4u << 20);
+    fifo_group(CAIRN_WAIT_ADAPTIVE, 4u << 20);
+    fifo_group(CAIRN_WAIT_SPIN, 4u << 20);
+    tu_watchdog_disarm();
+}
+
+/* CAIRN_WAIT_AUTO, the default: adaptive for non-sync writers with a
+ * write buffer of 32 MiB or more, else block; a strategy set explicitly
+ * is kept. A database with the default options and a large buffer
+ * groups writers as any other. */
+static void test_auto_wait_strategy(void **state)
+{
+    (void)state;
+    tu_watchdog_arm(60, "auto_wait_strategy");
+    const size_t mib = (size_t)1 << 20;
+    const int a = CAIRN_WAIT_AUTO;
+    assert_int_equal(cairn__wait_strategy_for(a, 4 * mib, 0), CAIRN_WAIT_BLOCK);
+    assert_int_equal(cairn__wait_strategy_for(a, 32 * mib - 1, 0),
+                     CAIRN_WAIT_BLOCK);
+    assert_int_equal(cairn__wait_strategy_for(a, 32 * mib, 0),
+                     CAIRN_WAIT_ADAPTIVE);
+    assert_int_equal(cairn__wait_strategy_for(a, 64 * mib, 1),
+                     CAIRN_WAIT_BLOCK);
+    assert_int_equal(cairn__wait_strategy_for(CAIRN_WAIT_BLOCK, 64 * mib, 0),
+                     CAIRN_WAIT_BLOCK);
+    assert_int_equal(cairn__wait_strategy_for(CAIRN_WAIT_SPIN, 4 * mib, 1),
+                     CAIRN_WAIT_SPIN);
+    assert_int_equal(cairn__wait_strategy_for(CAIRN_WAIT_ADAPTIVE, 4 * mib, 1),
+                     CAIRN_WAIT_ADAPTIVE);
+
+    cairn_options *opt = cairn_options_create();
+    assert_int_equal(opt->wait_strategy, CAIRN_WAIT_AUTO);
+    cairn_options_destroy(opt);
+    fifo_group(CAIRN_WAIT_AUTO, 64 * mib);
     tu_watchdog_disarm();
 }
 
@@ -584,6 +616,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_group),
+        cmocka_unit_test(test_auto_wait_strategy),
         cmocka_unit_test(test_byte_cap),
         cmocka_unit_test(test_sync_boundary),
         cmocka_unit_test(test_batch_unmodified),
