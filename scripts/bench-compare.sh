@@ -41,7 +41,8 @@
 #               length (about 1,500 to 25,000 one-thread syncs per run);
 #   syncprobe   BENCH_SYNCPROBE_NUM appends per repetition (default 2000).
 # All engines get a 4 MiB memtable (LevelDB's default; RocksDB's own is
-# 64 MiB), Snappy, no Bloom filter, 16-byte keys and 100-byte values.
+# 64 MiB; BENCH_WRITE_BUFFER changes it for every engine and the probes),
+# Snappy, no Bloom filter, 16-byte keys and 100-byte values.
 #
 # Usage: scripts/bench-compare.sh [CAIRN_BENCH_BINARY]
 #
@@ -63,6 +64,7 @@
 #                         count by default)
 #   BENCH_MEMPROBE=0      skip memprobe (run after each fillrandom thread
 #                         count by default)
+#   BENCH_WRITE_BUFFER    memtable bytes for every engine (default 4194304)
 set -euo pipefail
 export LC_ALL=C
 
@@ -84,9 +86,20 @@ SYNCPROBE_NUM=${BENCH_SYNCPROBE_NUM:-2000}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 OUT_MD=${BENCH_OUT:-$ROOT/docs/performance.md}
 OUT_PNG=${OUT_MD%.md}.png
-WBS=4194304
+WBS=${BENCH_WRITE_BUFFER:-4194304}
+case $WBS in
+'' | *[!0-9]*) echo "bench-compare: BENCH_WRITE_BUFFER=$WBS is not a byte count" >&2; exit 2 ;;
+esac
 
 say() { printf 'bench-compare: %s\n' "$*" >&2; }
+# The write buffer for the report: "4 MiB", or bytes when not whole MiB.
+wbs_human() {
+    if [ $((WBS % 1048576)) -eq 0 ]; then
+        printf '%s MiB' $((WBS / 1048576))
+    else
+        printf '%s bytes' "$WBS"
+    fi
+}
 die() { say "$*"; exit 1; }
 
 # --- the binary -------------------------------------------------------------
@@ -361,7 +374,7 @@ being reworked, so its numbers are preliminary.
   --num=N [--duration=S] --histogram --write_buffer_size=$WBS\`), each on a
   fresh database.
 - Keys are 16 bytes (\`%016d\`), values 100 bytes that compress to about
-  half (db_bench's convention). Every engine gets a 4 MiB memtable, Snappy
+  half (db_bench's convention). Every engine gets a $(wbs_human) memtable, Snappy
   and no Bloom filter; everything else is each library's default.
 - **fillrandom**: $FILLRANDOM_NUM random puts in total, split evenly over the
   threads, no sync. **fillsync**: random puts, every one synced, for
