@@ -213,9 +213,11 @@ CAIRN_EXPORT int cairn_options_set_commit_wait(cairn_options *opt,
  * 2-core machines measured so far, block was as fast or faster at 4, 16
  * and 64 threads with 4 MiB (docs/write-path.md); with large write
  * buffers, where inserting into the big memtable is most of a write,
- * adaptive won (with 64 MiB its median rate was 1.18-1.33x block's at 2,
- * 4, 16 and 64 threads; docs/design.md, "Which waits sleep"). spin_ns
- * 0 .. 10,000,000 (default 20,000). */
+ * adaptive won (with 64 MiB its median rate was 1.08-1.31x block's at 2,
+ * 4, 16 and 64 threads; docs/design.md, "Which waits sleep"), though
+ * with 64 threads on 2 cores it also raised p99 latency from about 4.5
+ * to 8 ms: choose block where that tail matters more. spin_ns 0 ..
+ * 10,000,000 (default 20,000). */
 #define CAIRN_WAIT_BLOCK    0
 #define CAIRN_WAIT_SPIN     1
 #define CAIRN_WAIT_ADAPTIVE 2
