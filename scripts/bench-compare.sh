@@ -87,9 +87,6 @@ BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 OUT_MD=${BENCH_OUT:-$ROOT/docs/performance.md}
 OUT_PNG=${OUT_MD%.md}.png
 WBS=${BENCH_WRITE_BUFFER:-4194304}
-case $WBS in
-'' | *[!0-9]*) echo "bench-compare: BENCH_WRITE_BUFFER=$WBS is not a byte count" >&2; exit 2 ;;
-esac
 
 say() { printf 'bench-compare: %s\n' "$*" >&2; }
 # The write buffer for the report: "4 MiB", or bytes when not whole MiB.
@@ -101,6 +98,9 @@ wbs_human() {
     fi
 }
 die() { say "$*"; exit 1; }
+case $WBS in
+'' | *[!0-9]*) die "BENCH_WRITE_BUFFER=$WBS is not a byte count" ;;
+esac
 
 # --- the binary -------------------------------------------------------------
 BIN=${1:-${CAIRN_BENCH:-$ROOT/build/release/bench/cairn_bench}}
