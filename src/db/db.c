@@ -13,7 +13,9 @@
  *   5. Replay those logs, in order, into a memtable. A damaged record is
  *      reported to the info log and skipped, or fails the open under
  *      paranoid_checks. A torn tail is silent (it was never acknowledged);
- *      a log after it may only be an empty spare (log_files.c).
+ *      a log after it may only be an empty spare (log_files.c). A log
+ *      whose first batch skips sequences past where the logs before it
+ *      end follows writes a power cut lost: replay stops before it.
  *   6. last_seq = max(MANIFEST's, the largest replayed) — without the
  *      underflow of LevelDB #1198 for empty records.
  *   7. Start a new log (synced directory entry), write a fresh MANIFEST
@@ -117,9 +119,15 @@ static int maybe_flush_recovered(cairn_db *db, cairn__edit *edit, int force)
 }
 
 /* Replays one log. Damage at its end under paranoid_checks is not judged
- * here: *tail gets its description (else ""), and recover decides. */
+ * here: *tail gets its description (else ""), and recover decides.
+ * *next_seq is the sequence the log's first batch must start at (0: not
+ * known, for the first log with batches), and on return the one after its
+ * last batch. If the first batch starts later, the log is not replayed and
+ * *gap is set: the writes between were lost while later ones were kept
+ * (recover). */
 static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
-                      uint64_t *max_seq, uint64_t *nrecords, char *tail)
+                      uint64_t *max_seq, uint64_t *nrecords, char *tail,
+                      uint64_t *next_seq, int *gap)
 {
     cairn__memtable *mem;
     cairn__buf path = CAIRN__BUF_INIT;
@@ -191,10 +199,24 @@ static int replay_log(cairn_db *db, uint64_t number, cairn__edit *edit,
             }
             continue;
         }
+        if (records == 0 && *next_seq != 0 && seq > *next_seq) {
+            cairn__infolog_printf(
+                db->info,
+                "%s: first batch at sequence %llu, but the logs before end "
+                "at %llu: sequences %llu-%llu were lost, so this log and "
+                "every later one are dropped (offset %llu on)",
+                path.data, (unsigned long long)seq,
+                (unsigned long long)(*next_seq - 1),
+                (unsigned long long)*next_seq, (unsigned long long)(seq - 1),
+                (unsigned long long)off);
+            *gap = 1;
+            break;
+        }
         mem = db->mem;
         CAIRN_TRY_GOTO(rc, cairn__batch_rep_insert(rec, seq, mem), out);
         records++;
         uint64_t last = seq + count - 1;
+        *next_seq = last + 1;
         if (last > *max_seq)
             *max_seq = last;
         CAIRN_TRY_GOTO(rc, maybe_flush_recovered(db, edit, 0), out);
@@ -283,13 +305,31 @@ static int recover(cairn_db *db, cairn__edit *edit)
     /* Damage at the end of a log (paranoid_checks) is the torn tail a
      * crash leaves if no later log holds anything, neither a record nor
      * damage: later logs may only be an empty spare (log_files.c).
-     * Otherwise the history has a hole and the open fails. */
+     * Otherwise the history has a hole and the open fails.
+     *
+     * A later log whose first batch does not continue the sequence where
+     * the logs before it end is a hole too, but one a power cut makes: a
+     * memtable switch leaves the old log's sync to the switching writer
+     * (write.c, switch_memtable), and while it runs the kernel may write
+     * back pages of the new log first. None of those writes was
+     * acknowledged as durable (no sync of the new log starts before the
+     * old log's ends), so recovery stops there, with or without
+     * paranoid_checks: the database opens as it was at one point of its
+     * history, never with later writes kept around lost ones (RocksDB's
+     * default recovery mode does the same; LevelDB replays around the
+     * hole). */
     char held[CAIRN__ERRMSG_MAX] = "";
+    uint64_t next_seq = 0;
     for (size_t i = 0; i < nlogs; i++) {
         char tail[CAIRN__ERRMSG_MAX] = "";
         uint64_t nrec = 0;
-        CAIRN_TRY_GOTO(rc, replay_log(db, logs[i], edit, &max_seq, &nrec, tail),
+        int gap = 0;
+        CAIRN_TRY_GOTO(rc,
+                       replay_log(db, logs[i], edit, &max_seq, &nrec, tail,
+                                  &next_seq, &gap),
                        out);
+        if (gap)
+            break;
         if (held[0] != '\0' && (nrec > 0 || tail[0] != '\0')) {
             rc = cairn__err(CAIRN_CORRUPTION, "%s", held);
             goto out;

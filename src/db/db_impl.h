@@ -248,6 +248,14 @@ struct cairn_db {
     struct sync_waiter *sync_waiters;    /* Locked: sync_mu; asleep waiters */
     int sync_error;                      /* Locked: sync_mu; sticky */
     char sync_errmsg[CAIRN__ERRMSG_MAX]; /* Locked: sync_mu */
+    /* The log a memtable switch left unsynced (write.c, switch_memtable):
+     * the switching writer syncs it after handing leadership on. Until
+     * then no sync of the new log starts (wait_durable), so durable_*
+     * stays behind it and the kernel is never asked to make a write of
+     * the new log durable before the old log's. */
+    cairn__file *old_log;    /* Locked: sync_mu; NULL if none */
+    uint64_t old_log_number; /* Locked: sync_mu */
+    uint64_t old_log_next;   /* Locked: sync_mu; the log after it */
     /* Atomic mirrors, read by the leader's flow-control fast path without
      * mu (each written under mu): the sticky error is set, and the number
      * of level-0 files. */

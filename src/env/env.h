@@ -68,6 +68,12 @@ typedef struct cairn__file_ops {
      * can decode without a copy. */
     int (*view)(cairn__file *f, uint64_t off, size_t n, const char **data,
                 size_t *got);
+    /* Optional (may be NULL): no more appends will come; the handle may
+     * let go of what appending needs. The POSIX log unmaps the chunk it
+     * was writing, so that a later sync does not write-protect mapped
+     * pages (a TLB shootdown of every core running the process for each
+     * one). Only a hint: it never fails, and data and size are unchanged. */
+    void (*seal)(cairn__file *f);
 } cairn__file_ops;
 
 struct cairn__file {
@@ -158,6 +164,11 @@ static inline int cairn__file_flush(cairn__file *f)
 static inline int cairn__file_sync(cairn__file *f)
 {
     return f->ops->sync(f);
+}
+static inline void cairn__file_seal(cairn__file *f)
+{
+    if (f->ops->seal != NULL)
+        f->ops->seal(f);
 }
 static inline int cairn__file_size(cairn__file *f, uint64_t *size)
 {

@@ -336,9 +336,20 @@ static int file_sync_flushed(cairn__file *f)
     return flush_or_sync(f, 1);
 }
 
+/* A hint, passed on while the handle lives. */
+static void file_seal(cairn__file *f)
+{
+    ffile *ff = (ffile *)f;
+    cairn__mutex_lock(&ff->fe->mu);
+    if (ff->inner != NULL)
+        cairn__file_seal(ff->inner);
+    cairn__mutex_unlock(&ff->fe->mu);
+}
+
 static const cairn__file_ops fault_file_ops = {
-    file_pread, file_read, file_skip,  file_append,       file_flush,
-    file_sync,  file_size, file_close, file_sync_flushed, NULL,
+    file_pread,        file_read, file_skip, file_append,
+    file_flush,        file_sync, file_size, file_close,
+    file_sync_flushed, NULL,      file_seal,
 };
 
 /* ---- Env operations ---------------------------------------------------- */

@@ -309,8 +309,8 @@ static int file_close(cairn__file *f)
 
 /* Sync has nothing to make durable: the same check as flush. */
 static const cairn__file_ops mem_file_ops = {
-    file_pread, file_read, file_skip,  file_append, file_flush,
-    file_flush, file_size, file_close, file_flush,  NULL,
+    file_pread, file_read,  file_skip,  file_append, file_flush, file_flush,
+    file_size,  file_close, file_flush, NULL,        NULL,
 };
 
 static int open_file(cairn_env *env, const char *path, int writable,

@@ -253,8 +253,9 @@ static int file_sync_flushed(cairn__file *f)
 }
 
 static const cairn__file_ops posix_file_ops = {
-    file_pread, file_read, file_skip,  file_append,       file_flush,
-    file_sync,  file_size, file_close, file_sync_flushed, NULL,
+    file_pread,        file_read, file_skip, file_append,
+    file_flush,        file_sync, file_size, file_close,
+    file_sync_flushed, NULL,      NULL,
 };
 
 /* Opens path with flags and wraps the descriptor in a handle. */

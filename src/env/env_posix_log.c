@@ -226,11 +226,22 @@ static int lf_close(cairn__file *f)
     return rc;
 }
 
+/* No more appends: unmap the chunk being written (see cairn__file_ops).
+ * A later append would map it again. */
+static void lf_seal(cairn__file *f)
+{
+    log_file *lf = (log_file *)f;
+    if (lf->map != NULL) {
+        munmap(lf->map, CHUNK);
+        lf->map = NULL;
+    }
+}
+
 /* lf_sync touches nothing but the descriptor, so it is safe while the
  * leader appends. */
 static const cairn__file_ops log_file_ops = {
-    lf_pread, lf_read, lf_skip,  lf_append, lf_flush,
-    lf_sync,  lf_size, lf_close, lf_sync,   NULL,
+    lf_pread, lf_read,  lf_skip, lf_append, lf_flush, lf_sync,
+    lf_size,  lf_close, lf_sync, NULL,      lf_seal,
 };
 
 int cairn__posix_open_log(const char *path, cairn__file **out);

@@ -275,17 +275,6 @@ static int l0_files(cairn_db *db)
     return n;
 }
 
-/* Waits up to ms milliseconds for a job to finish; 1 if it did. */
-static int finishes_within(job *j, int ms)
-{
-    for (int i = 0; i < ms; i++) {
-        if (atomic_load_explicit(&j->done, memory_order_acquire))
-            return 1;
-        sleep_ms(1);
-    }
-    return atomic_load_explicit(&j->done, memory_order_acquire);
-}
-
 static void test_no_slowdown(void **state)
 {
     (void)state;
@@ -347,7 +336,7 @@ static void test_no_slowdown(void **state)
      * refused at once too, not wait behind b for the stall to end. */
     cairn_batch *late = make_batch("d", 10);
     start_job(&jobs[3], db, late, 0, 1);
-    int late_done = finishes_within(&jobs[3], 2000);
+    int late_done = job_done_within(&jobs[3], 2000);
 
     /* b really stalls: compaction is paused, so nothing can free it. */
     sleep_ms(20);
@@ -443,7 +432,7 @@ static void test_sync_failure_wakes_stalled_leader(void **state)
     /* 4. a's sync fails; the flush is still held. */
     gate_open(g, GATE_SYNC);
     int a_rc = join_job(&jobs[0]);
-    int b_woke = finishes_within(&jobs[1], 5000);
+    int b_woke = job_done_within(&jobs[1], 5000);
     gate_open(g, GATE_TABLE);
     int b_rc = join_job(&jobs[1]);
     int later = cairn_db_put(db, NULL, "c", 1, "v", 1);
@@ -521,7 +510,7 @@ static void test_flush_ends_while_stall_refuses(void **state)
     cairn_batch *b = make_batch("b", 10);
     job j;
     start_job(&j, db, b, 0, 0);
-    int woke = finishes_within(&j, 5000);
+    int woke = job_done_within(&j, 5000);
     if (!woke)
         fail_msg("a leader stalled for a flush slept through its end "
                  "(the flush ended while the leader refused no_slowdown "

@@ -58,6 +58,14 @@ void gate_open(gate_env *g, int k)
     pthread_mutex_unlock(&g->mu);
 }
 
+uint64_t gate_tickets(gate_env *g, int k)
+{
+    pthread_mutex_lock(&g->mu);
+    uint64_t n = g->tickets[k];
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
 int gate_blocked(gate_env *g, int k)
 {
     pthread_mutex_lock(&g->mu);
@@ -137,19 +145,24 @@ static int log_flush(cairn__file *f)
 }
 static int log_sync(cairn__file *f)
 {
-    atomic_fetch_add(&((gate_file *)f)->g->syncs, 1);
+    gate_env *g = ((gate_file *)f)->g;
+    if (gate_pass_fails(g, GATE_LOGSYNC))
+        return cairn__err(CAIRN_IO, "gate env: injected log sync failure");
+    atomic_fetch_add(&g->syncs, 1);
     return cairn__file_sync(GF(f));
 }
-/* The memory env keeps no user-space buffer, so everything flushed is
- * already as durable as it gets: nothing to do but wait at the gate and
- * count. */
+/* Passed on to an inner env that offers it (a fault env tracks what is
+ * synced). The memory env keeps no user-space buffer, so there everything
+ * flushed is already as durable as it gets: nothing to do but wait at the
+ * gate and count. */
 static int log_sync_flushed(cairn__file *f)
 {
     gate_env *g = ((gate_file *)f)->g;
     if (gate_pass_fails(g, GATE_SYNC))
         return cairn__err(CAIRN_IO, "gate env: injected sync failure");
     atomic_fetch_add(&g->syncs, 1);
-    return 0;
+    cairn__file *in = GF(f);
+    return in->ops->sync_flushed != NULL ? in->ops->sync_flushed(in) : 0;
 }
 static int table_sync(cairn__file *f)
 {
@@ -157,24 +170,29 @@ static int table_sync(cairn__file *f)
     return cairn__file_sync(GF(f));
 }
 
+static void f_seal(cairn__file *f)
+{
+    cairn__file_seal(GF(f));
+}
+
 static const cairn__file_ops plain_ops = {
-    f_pread, f_read, f_skip,  f_append, f_flush,
-    f_sync,  f_size, f_close, NULL,     NULL,
+    f_pread, f_read,  f_skip, f_append, f_flush, f_sync,
+    f_size,  f_close, NULL,   NULL,     f_seal,
 };
 /* Written table files: their sync waits at GATE_TABLE. */
 static const cairn__file_ops table_ops = {
-    f_pread,    f_read, f_skip,  f_append, f_flush,
-    table_sync, f_size, f_close, NULL,     NULL,
+    f_pread, f_read,  f_skip, f_append, f_flush, table_sync,
+    f_size,  f_close, NULL,   NULL,     f_seal,
 };
 /* Log files without sync_flushed: the leader syncs inside its group. */
 static const cairn__file_ops log_ops_nopipe = {
-    f_pread,  f_read, f_skip,  f_append, log_flush,
-    log_sync, f_size, f_close, NULL,     NULL,
+    f_pread, f_read,  f_skip, f_append, log_flush, log_sync,
+    f_size,  f_close, NULL,   NULL,     f_seal,
 };
 /* Log files with sync_flushed: the sync is pipelined (wait_durable). */
 static const cairn__file_ops log_ops_pipe = {
-    f_pread,  f_read, f_skip,  f_append,         log_flush,
-    log_sync, f_size, f_close, log_sync_flushed, NULL,
+    f_pread, f_read,  f_skip,           f_append, log_flush, log_sync,
+    f_size,  f_close, log_sync_flushed, NULL,     f_seal,
 };
 
 int gate_is_log(const char *path)
@@ -314,11 +332,19 @@ static const cairn__env_ops gate_env_ops = {
 
 gate_env *gate_env_create(int pipelined)
 {
+    cairn_env *mem = cairn_env_mem_create();
+    assert_non_null(mem);
+    gate_env *g = gate_env_over(mem, pipelined);
+    g->owns_inner = 1;
+    return g;
+}
+
+gate_env *gate_env_over(cairn_env *inner, int pipelined)
+{
     gate_env *g = calloc(1, sizeof *g);
     assert_non_null(g);
     g->env.ops = &gate_env_ops;
-    g->inner = cairn_env_mem_create();
-    assert_non_null(g->inner);
+    g->inner = inner;
     g->log_ops = pipelined ? &log_ops_pipe : &log_ops_nopipe;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
@@ -329,7 +355,8 @@ gate_env *gate_env_create(int pipelined)
 
 void gate_env_destroy(gate_env *g)
 {
-    cairn_env_destroy(g->inner);
+    if (g->owns_inner)
+        cairn_env_destroy(g->inner);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
     free(g);

@@ -102,3 +102,13 @@ int join_job(job *j)
     pthread_join(j->th, NULL);
     return j->rc;
 }
+
+int job_done_within(job *j, int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        if (atomic_load_explicit(&j->done, memory_order_acquire))
+            return 1;
+        sleep_ms(1);
+    }
+    return atomic_load_explicit(&j->done, memory_order_acquire);
+}

@@ -44,5 +44,8 @@ cairn_batch *make_batch(const char *keys, size_t vlen);
 void start_job(job *j, cairn_db *db, cairn_batch *b, int sync, int no_slowdown);
 /* Waits for the job's thread; its status. */
 int join_job(job *j);
+/* Waits up to ms milliseconds for a job to finish; 1 if it did. For "not
+ * acknowledged yet" checks, which a wrong implementation can only fail. */
+int job_done_within(job *j, int ms);
 
 #endif
