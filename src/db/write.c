@@ -45,12 +45,14 @@
  * by slowdown_micros, with no lock held; (c) room in the memtable: go; (d)
  * the queue of immutable memtables is full: wait for a flush; (e) at the
  * level-0 stop trigger: wait for compaction; (f) otherwise switch: the
- * memtable becomes immutable, the old log is synced (and closed by the
- * flushing thread), the next log starts (usually the spare made ahead,
- * log_files.c), a flush is scheduled. A leader with no_slowdown gets CAIRN_BUSY
- * instead of (b), (d) or (e), and when a leader stalls, every no_slowdown
- * writer waiting in the queue is refused with CAIRN_BUSY at once. A fast
- * path checks (a)-(c) with atomics and takes no lock.
+ * memtable becomes immutable, the old log is synced (where logs take
+ * pipelined syncs, by the switching writer after it has handed leadership
+ * on, before any sync of the new log may start; see switch_memtable) and
+ * closed by the flushing thread, the next log starts (usually the spare
+ * made ahead, log_files.c), a flush is scheduled. A leader with no_slowdown
+ * gets CAIRN_BUSY instead of (b), (d) or (e), and when a leader stalls, every
+ * no_slowdown writer waiting in the queue is refused with CAIRN_BUSY at once. A
+ * fast path checks (a)-(c) with atomics and takes no lock.
  *
  * Batch-wait (commit_policy CAIRN_COMMIT_BATCH_WAIT): before building its
  * group, a leader holds it open until commit_wait_bytes have gathered in
