@@ -14,11 +14,11 @@
  * a memory env holds the old log's sync at GATE_LOGSYNC (before it reaches
  * the fault env, so the cut is not blocked) and table syncs at GATE_TABLE
  * (no flush can make the old log obsolete). The cut keeps a random prefix
- * of each file's unsynced bytes, per seed. Every write is of a distinct
- * key, in one known order, so "a point of its history" is "the keys
- * present are exactly the first k written". The test also counts the cuts
- * that left the hole (the old log cut short, the new log holding records):
- * without them it could not fail, so it requires some.
+ * of each file's unsynced bytes, per seed, in four variants (below). Every
+ * write is of a distinct key, in one known order, so "a point of its history"
+ * is "the keys present are exactly the first k written". The test also counts
+ * the cuts that left the hole (the old log cut short, the new log holding
+ * records): without them it could not fail, so it requires some.
  */
 /* Engine headers before cmocka.h, whose skip() macro would clash. */
 #include "cairn.h"
@@ -120,7 +120,7 @@ static log_sizes sizes_of_logs(cairn_env *env)
 }
 
 /* One run; 1 if the cut left the hole (old log short, new log kept). */
-static int one_run(uint64_t seed, int paranoid)
+static int one_run(uint64_t seed, unsigned modes, int paranoid)
 {
     cairn_env *mem = cairn_env_mem_create();
     assert_non_null(mem);
@@ -154,8 +154,7 @@ static int one_run(uint64_t seed, int paranoid)
     log_sizes before = sizes_of_logs(mem);
     assert_true(before.new_size > 0 && before.new_num > before.old_num);
 
-    int rc =
-        cairn__env_fault_power_cut(fe, CAIRN__FAULT_KEEP_RANDOM_PREFIX, seed);
+    int rc = cairn__env_fault_power_cut(fe, modes, seed);
     if (rc != 0)
         fail_msg("seed %llu: power cut: %s", (unsigned long long)seed,
                  cairn_errname(rc));
@@ -175,8 +174,8 @@ static int one_run(uint64_t seed, int paranoid)
     db = NULL;
     rc = cairn_db_open(opt, DBNAME, &db);
     if (rc != 0)
-        fail_msg("seed %llu paranoid %d: reopen: %s (%s)",
-                 (unsigned long long)seed, paranoid, cairn_errname(rc),
+        fail_msg("seed %llu modes %#x paranoid %d: reopen: %s (%s)",
+                 (unsigned long long)seed, modes, paranoid, cairn_errname(rc),
                  cairn_errmsg());
     /* The keys present must be the first k of the history. */
     int k = -1;
@@ -192,10 +191,11 @@ static int one_run(uint64_t seed, int paranoid)
                          (unsigned long long)seed, key, n, want);
             cairn_free(v);
             if (k >= 0)
-                fail_msg("seed %llu paranoid %d: %s (write %d) recovered, "
+                fail_msg("seed %llu modes %#x paranoid %d: %s (write %d) "
+                         "recovered, "
                          "but write %d before it was lost: not a point of "
                          "the history",
-                         (unsigned long long)seed, paranoid, key, i, k);
+                         (unsigned long long)seed, modes, paranoid, key, i, k);
         } else {
             assert_int_equal(rc, CAIRN_NOTFOUND);
             if (k < 0)
@@ -212,17 +212,32 @@ static int one_run(uint64_t seed, int paranoid)
     cairn_env_destroy(fe);
     cairn_env_destroy(mem);
     /* The hole: the old log lost bytes while the new one kept at least
-     * its first record ("a" takes more than VLEN bytes). */
-    return old_after < before.old_size && new_after > VLEN;
+     * its first record ("a" takes more than VLEN bytes), not garbled. */
+    return (modes & CAIRN__FAULT_GARBLE_UNSYNCED) == 0 &&
+           old_after < before.old_size && new_after > VLEN;
 }
 
 static void test_cut_while_old_log_syncs(void **state)
 {
     (void)state;
     tu_watchdog_arm(120, "power cut while the old log syncs");
+    /* A random prefix of each file's unsynced bytes is kept: with and
+     * without paranoid_checks, with unsynced directory entries reverted
+     * too, and with the kept bytes garbled (not under paranoid_checks,
+     * which may refuse garbage as damage, as in test_power_loss.c). */
+    static const struct {
+        unsigned modes;
+        int paranoid;
+    } cuts[] = {
+        {CAIRN__FAULT_KEEP_RANDOM_PREFIX, 0},
+        {CAIRN__FAULT_KEEP_RANDOM_PREFIX, 1},
+        {CAIRN__FAULT_KEEP_RANDOM_PREFIX | CAIRN__FAULT_DELETE_UNSYNCED_ENTRIES,
+         1},
+        {CAIRN__FAULT_KEEP_RANDOM_PREFIX | CAIRN__FAULT_GARBLE_UNSYNCED, 0},
+    };
     int holes = 0;
     for (uint64_t seed = 1; seed <= NSEEDS; seed++)
-        holes += one_run(seed, (int)(seed & 1));
+        holes += one_run(seed, cuts[seed % 4].modes, cuts[seed % 4].paranoid);
     tu_watchdog_disarm();
     print_message("%d of %d cuts left the hole\n", holes, NSEEDS);
     /* Without such cuts this test proves nothing. */
