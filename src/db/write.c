@@ -421,9 +421,10 @@ static void retire_old_log(cairn_db *db, cairn__file *old, uint64_t number)
 /* Syncs the log the last memtable switch left behind (switch_memtable),
  * then lets the durable point pass it: every sync write of the new log
  * that waited for it is acknowledged now. Called by the writer that made
- * the switch, after it has handed leadership on (mu not held), or by a
- * switch that finds one still owed by its own thread (mu held). A failure
- * is sticky, like any failed log sync. */
+ * the switch, after it has handed leadership on (mu not held); by a
+ * switch that finds one still owed by its own thread, or that cannot
+ * defer it (no pipelined syncs), with mu held. A failure is sticky, like
+ * any failed log sync. */
 static int sync_old_log(cairn_db *db, int mu_held)
 {
     cairn__mutex_lock(&db->sync_mu);
@@ -475,7 +476,7 @@ static int sync_old_log(cairn_db *db, int mu_held)
  * The old log is synced (LevelDB #193 skips this), so that an fsync of
  * the new log never leaves a hole of unsynced writes behind it:
  * everything acknowledged before the switch is durable once any later
- * sync write is. When owe is given and the log can be synced beside
+ * sync write is, by sync_old_log. When the log can be synced beside
  * appends (can_pipeline), that sync is deferred: the switch only swaps
  * the logs and sets *owe, and the writer making it calls sync_old_log
  * after it has handed leadership on, so the writers behind it go on
@@ -489,7 +490,7 @@ static int sync_old_log(cairn_db *db, int mu_held)
 static int switch_memtable(cairn_db *db, int *owe)
 {
     cairn__mutex_assert_held(&db->mu);
-    if (owe != NULL && *owe) {
+    if (*owe) {
         /* This writer switched already and has not synced that log yet
          * (a switch whose new memtable is already full): sync it now, or
          * the wait below would be for itself. */
@@ -522,58 +523,20 @@ static int switch_memtable(cairn_db *db, int *owe)
             return rc;
         }
     }
-    /* No pipelined sync may run on the old file while it is synced or
-     * handed over: wait for one in flight, and for an earlier switch's
-     * deferred sync (the durable point can pass one old log at a time). */
-    int defer = owe != NULL && can_pipeline(db);
+    /* No pipelined sync may run on the old file while it is handed over:
+     * wait for one in flight, and for an earlier switch's deferred sync
+     * (the durable point passes one old log at a time). Once old_log is
+     * set, no pipelined sync starts until sync_old_log clears it. */
     cairn__mutex_lock(&db->sync_mu);
     while (db->syncing > 0 || db->old_log != NULL)
         cairn__cond_wait(&db->sync_cv, &db->sync_mu);
-    cairn__file *old = db->logfile;
-    uint64_t old_number = db->logfile_number;
-    int src = 0;
-    if (defer) {
-        db->old_log = old;
-        db->old_log_number = old_number;
-        db->old_log_next = number;
-        db->logfile = f; /* under sync_mu: a syncer reads it so */
-        db->appended_log = number;
-        db->appended_off = 0;
-        cairn__mutex_unlock(&db->sync_mu);
-        *owe = 1;
-    } else {
-        db->syncing = 1; /* keeps pipelined syncs out */
-        cairn__mutex_unlock(&db->sync_mu);
-        src = cairn__file_sync(old);
-        if (src != 0) {
-            /* Sticky below; the message is the sync's. */
-            char msg[CAIRN__ERRMSG_MAX];
-            snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
-            (void)cairn__file_close(old);
-            cairn__errmsg_restore(msg);
-        } else {
-            retire_old_log(db, old, old_number);
-        }
-        db->logfile = f;
-        cairn__mutex_lock(&db->sync_mu);
-        if (src == 0) {
-            /* Everything in the old log is durable, so every waiter on it
-             * is done; the new log starts empty. */
-            db->durable_log = number;
-            db->durable_off = 0;
-        } else if (db->sync_error == 0) {
-            db->sync_error = src;
-            snprintf(db->sync_errmsg, sizeof db->sync_errmsg, "%s",
-                     cairn__errmsg_get());
-        }
-        db->appended_log = number;
-        db->appended_off = 0;
-        db->syncing = 0;
-        sync_waiter *to_wake = detach_sync_waiters(db);
-        cairn__cond_broadcast(&db->sync_cv);
-        cairn__mutex_unlock(&db->sync_mu);
-        wake_detached(to_wake);
-    }
+    db->old_log = db->logfile;
+    db->old_log_number = db->logfile_number;
+    db->old_log_next = number;
+    db->logfile = f; /* under sync_mu: a syncer reads it so */
+    db->appended_log = number;
+    db->appended_off = 0;
+    cairn__mutex_unlock(&db->sync_mu);
     db->logfile_number = number;
     cairn__log_writer_init(&db->log, f, 0);
     db->imm[db->nimm] = db->mem;
@@ -584,12 +547,13 @@ static int switch_memtable(cairn_db *db, int *owe)
     atomic_store_explicit(&db->has_imm, 1, memory_order_relaxed);
     /* A flush, a retired log and a spare to make: the flushing thread. */
     cairn__cond_broadcast(&db->bg_cv);
-    if (src != 0) {
-        /* The old log's tail may not be durable: a later sync write must
-         * not claim otherwise. */
-        return cairn__db_set_bg_error(db, src);
+    if (can_pipeline(db)) {
+        *owe = 1; /* synced by this writer after it hands leadership on */
+        return 0;
     }
-    return 0;
+    /* Without pipelined syncs, here and now, leadership held: the writers
+     * behind wait (a failure is sticky, set by sync_old_log). */
+    return sync_old_log(db, 1);
 }
 
 /* 1 if a switch's old log is still to be synced (sync_old_log). */
@@ -672,7 +636,7 @@ static int make_room_locked(cairn_db *db, cairn__writer *w, int force,
             /* Queued memtables each become a level-0 file, so they count
              * (with LevelDB's single slot this is its own rule). */
             stall = CAIRN__STALL_L0_STOP;
-        } else if ((owe == NULL || !*owe) && old_log_owed(db)) {
+        } else if (!*owe && old_log_owed(db)) {
             /* An earlier switch's old log is still being synced by its
              * writer; the durable point passes one old log at a time.
              * Wait without mu (readers take it), then decide again. */
