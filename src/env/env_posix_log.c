@@ -21,6 +21,20 @@
  * preallocated space and skips it silently, as LevelDB does, so the zero
  * tail is invisible to cairn and to LevelDB.
  *
+ * Huge pages: on a virtual machine the first store into each 4 KiB page
+ * of a fresh mapping costs an exit to the hypervisor even after the page
+ * has been faulted in (measured here: about 5.6 us a page, 190 ns of
+ * every 131-byte write, the largest single cost of a non-sync write,
+ * paid while every other writer waits for the leader). Until the file is
+ * first synced, chunks are therefore mapped at 2 MiB-aligned addresses
+ * with MADV_HUGEPAGE: where the kernel and file system give the page
+ * cache huge pages (ext4 on Linux 6.16 and later, for instance), a chunk
+ * is one page and the cost is gone (the copy of a write fell from about
+ * 190 to 4 ns). Elsewhere the request does nothing. A huge page is dirty
+ * as a whole, so syncs would write all 2 MiB back every time; after the
+ * first sync the chunk in use is written with pwrite(2) and later chunks
+ * are mapped with 4 KiB pages (leave_huge).
+ *
  * If the file system cannot fallocate, the env falls back to the ordinary
  * buffered writable file (cairn__posix_open_log returns CAIRN_NOTSUP and
  * the caller opens it the usual way).
@@ -39,7 +53,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CHUNK ((size_t)1 << 20)
+/* Bytes mapped at a time: one huge page. */
+#define CHUNK ((size_t)2 << 20)
 
 /* Pages prefaulted at a time ahead of the appends (see lf_append). */
 #define PREFAULT ((size_t)64 << 10)
@@ -60,6 +75,8 @@ typedef struct log_file {
      * so pages dirtied ahead of the data would be written back for
      * nothing at every sync; stop prefaulting. */
     _Atomic int synced;
+    int huge;   /* the current chunk's mapping asked for huge pages */
+    int direct; /* the current chunk is written with pwrite, not mapped */
 } log_file;
 
 static int unsupported(cairn__file *f)
@@ -92,6 +109,43 @@ static int lf_skip(cairn__file *f, uint64_t n)
     return unsupported(f);
 }
 
+/* Maps the chunk at off. Until the file is first synced the mapping is
+ * CHUNK-aligned and asks for huge pages (see the header); after that it
+ * is an ordinary one. */
+static void *map_window(log_file *lf, uint64_t off)
+{
+    lf->huge = 0;
+    if (atomic_load_explicit(&lf->synced, memory_order_relaxed))
+        return mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, lf->fd,
+                    (off_t)off);
+    /* An aligned address: reserve twice the span, map the file over the
+     * aligned middle and give back the rest. */
+    size_t span = 2 * CHUNK;
+    char *r = mmap(NULL, span, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED)
+        return MAP_FAILED;
+    char *a = (char *)(((uintptr_t)r + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1));
+    void *m = mmap(a, CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                   lf->fd, (off_t)off);
+    if (m == MAP_FAILED) {
+        int e = errno;
+        munmap(r, span);
+        errno = e;
+        return MAP_FAILED;
+    }
+    if (a > r)
+        munmap(r, (size_t)(a - r));
+    if (a + CHUNK < r + span)
+        munmap(a + CHUNK, (size_t)(r + span - (a + CHUNK)));
+#ifdef MADV_HUGEPAGE
+    /* Only a request: without huge pages for this file system or with
+     * them turned off, the pages stay 4 KiB and nothing else changes. */
+    lf->huge = madvise(m, CHUNK, MADV_HUGEPAGE) == 0;
+#endif
+    return m;
+}
+
 /* Allocates and maps the chunk starting at off. */
 static int map_chunk(log_file *lf, uint64_t off)
 {
@@ -122,8 +176,17 @@ static int map_chunk(log_file *lf, uint64_t off)
         lf->last_errno = e;
         return cairn__err_errno(e, "fallocate", lf->path);
     }
-    void *m = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, lf->fd,
-                   (off_t)off);
+    lf->map_off = off;
+    if (atomic_load_explicit(&lf->synced, memory_order_relaxed) &&
+        lf->size > off) {
+        /* Appends resume in a chunk written before (after seal) in a
+         * synced file: its pages may be huge ones (leave_huge). */
+        lf->huge = 0;
+        lf->direct = 1;
+        return 0;
+    }
+    lf->direct = 0;
+    void *m = map_window(lf, off);
     if (m == MAP_FAILED) {
         lf->last_errno = errno;
         return cairn__err_errno(errno, "mmap", lf->path);
@@ -131,6 +194,37 @@ static int map_chunk(log_file *lf, uint64_t off)
     lf->map = m;
     lf->map_off = off;
     lf->faulted = off;
+    return 0;
+}
+
+/* The file has been synced while its chunk is mapped with huge pages.
+ * Stores through such a mapping dirty the whole 2 MiB page, and every
+ * later fdatasync would write all of it back (measured: about 600 syncs
+ * a second against 3500 for 4 KiB pages). Written with pwrite(2) instead,
+ * only the blocks written are dirtied, so the rest of the chunk goes that
+ * way, a system call per group, which a synced log can afford; the next
+ * chunk is mapped with 4 KiB pages. */
+static void leave_huge(log_file *lf)
+{
+    munmap(lf->map, CHUNK);
+    lf->map = NULL;
+    lf->huge = 0;
+    lf->direct = 1;
+}
+
+static int write_at(log_file *lf, const char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = pwrite(lf->fd, data, n, (off_t)lf->size);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return cairn__err_errno(errno, "pwrite", lf->path);
+        }
+        data += k;
+        n -= (size_t)k;
+        lf->size += (uint64_t)k;
+    }
     return 0;
 }
 
@@ -171,14 +265,21 @@ static int lf_append(cairn__file *f, const char *data, size_t n)
 {
     log_file *lf = (log_file *)f;
     while (n > 0) {
-        if (lf->map == NULL || lf->size >= lf->map_off + CHUNK)
+        if ((lf->map == NULL && !lf->direct) || lf->size >= lf->map_off + CHUNK)
             CAIRN_TRY(map_chunk(lf, lf->size - lf->size % CHUNK));
+        else if (lf->huge &&
+                 atomic_load_explicit(&lf->synced, memory_order_relaxed))
+            leave_huge(lf);
         size_t at = (size_t)(lf->size - lf->map_off);
         size_t k = CHUNK - at < n ? CHUNK - at : n;
-        if (lf->size + k > lf->faulted)
-            prefault(lf);
-        memcpy(lf->map + at, data, k);
-        lf->size += k;
+        if (lf->direct) {
+            CAIRN_TRY(write_at(lf, data, k));
+        } else {
+            if (lf->size + k > lf->faulted)
+                prefault(lf);
+            memcpy(lf->map + at, data, k);
+            lf->size += k;
+        }
         data += k;
         n -= k;
     }
@@ -276,6 +377,10 @@ int cairn__posix_open_log(const char *path, cairn__file **out)
             return cairn__err(CAIRN_NOTSUP, "%s: cannot map the log", path);
         return rc;
     }
+    /* Fault in the first pages now: a spare log is opened by the flushing
+     * thread, and the first huge page (about 0.8 ms here) is then off the
+     * write path. */
+    prefault(lf);
     *out = &lf->base;
     return 0;
 }

@@ -294,7 +294,7 @@ int cairn__memtable_add(cairn__memtable *m, uint64_t seq, int type,
 int cairn__memtable_add_to(cairn__memtable *m, int shard_no, uint64_t seq,
                            int type, cairn__slice key, cairn__slice value)
 {
-    char *buf;
+    char *buf = NULL;
     if (shard_no < 0 || shard_no >= m->nshards)
         return cairn__err(CAIRN_INVALID, "memtable: no shard %d of %d",
                           shard_no, m->nshards);
@@ -313,7 +313,7 @@ int cairn__memtable_prepare(cairn__memtable *m, uint64_t seq, int type,
                             cairn__slice key, cairn__slice value,
                             cairn__buf *pending)
 {
-    char *buf;
+    char *buf = NULL;
     pending_entry pe;
     memset(&pe, 0, sizeof pe);
     if (pending->len >= sizeof pe) {
