@@ -378,7 +378,7 @@ int cairn__posix_open_log(const char *path, cairn__file **out)
         return rc;
     }
     /* Fault in the first pages now: a spare log is opened by the flushing
-     * thread, and the first huge page (about 0.8 ms here) is then off the
+     * thread, and the first huge page (0.6-4 ms here) is then off the
      * write path. */
     prefault(lf);
     *out = &lf->base;
