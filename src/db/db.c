@@ -509,7 +509,7 @@ static int open_new_log(cairn_db *db)
     cairn__file *f = NULL;
     uint64_t number = cairn__vset_new_file_number(db->vs);
     int sync_failed;
-    int rc = cairn__db_create_log(db, number, &f, &sync_failed);
+    int rc = cairn__db_create_log(db, number, 0, &f, &sync_failed);
     if (rc != 0) {
         cairn__vset_reuse_file_number(db->vs, number);
         return rc;

@@ -198,6 +198,9 @@ struct cairn_db {
     int spare_busy;         /* Locked: mu; a spare is being made */
     int spare_failed;       /* Locked: mu; making one failed since the switch */
     uint64_t switches;      /* Locked: mu; memtable switches so far */
+    /* Locked: mu; wstats->syncs when the last spare was begun: syncs
+     * since then make the next spare a zero-filled one (log_files.c). */
+    uint64_t spare_syncs;
     cairn__file *retired[CAIRN__MAX_RETIRED];    /* Locked: mu */
     uint64_t retired_number[CAIRN__MAX_RETIRED]; /* Locked: mu */
     int nretired;                                /* Locked: mu */
@@ -343,9 +346,10 @@ int cairn__db_flush_oldest(cairn_db *db) CAIRN_WUR;
 int cairn__db_log_chores_due(const cairn_db *db);
 /* Creates log file number and syncs the directory. On failure nothing is
  * left behind, and *dir_sync_failed says whether the directory's sync
- * failed (what the directory holds is then unknown). No lock needed. */
-int cairn__db_create_log(cairn_db *db, uint64_t number, cairn__file **out,
-                         int *dir_sync_failed);
+ * failed (what the directory holds is then unknown). zero_fill: see
+ * cairn__env_open_log. No lock needed. */
+int cairn__db_create_log(cairn_db *db, uint64_t number, uint64_t zero_fill,
+                         cairn__file **out, int *dir_sync_failed);
 void cairn__db_log_chores(cairn_db *db);
 void cairn__db_close_retired_logs(cairn_db *db);
 int cairn__db_take_spare(cairn_db *db, cairn__file **f, uint64_t *number);

@@ -62,15 +62,15 @@ static void close_retired(cairn_db *db)
     }
 }
 
-int cairn__db_create_log(cairn_db *db, uint64_t number, cairn__file **out,
-                         int *dir_sync_failed)
+int cairn__db_create_log(cairn_db *db, uint64_t number, uint64_t zero_fill,
+                         cairn__file **out, int *dir_sync_failed)
 {
     cairn__buf path = CAIRN__BUF_INIT;
     cairn__file *f = NULL;
     *dir_sync_failed = 0;
     int rc = cairn__filename_log(&path, db->dbname, number);
     if (rc == 0)
-        rc = cairn__env_open_log(db->env, path.data, &f);
+        rc = cairn__env_open_log(db->env, path.data, zero_fill, &f);
     if (rc == 0) {
         /* Its name must be durable before a sync write in it is
          * acknowledged. */
@@ -97,16 +97,34 @@ static void drop_spare(cairn_db *db, cairn__file *f, uint64_t number)
     cairn__buf_fini(&path);
 }
 
-/* Creates the spare; mu held, released for the file's creation. */
+/* How much of a spare log to zero-fill: what one memtable's log
+ * usually comes to (its records take less room than their entries in
+ * the memtable), and a quarter more; at most 64 MiB. */
+static uint64_t zero_fill_bytes(const cairn_db *db)
+{
+    uint64_t n = db->opt.write_buffer_size + db->opt.write_buffer_size / 4;
+    return n < ((uint64_t)64 << 20) ? n : (uint64_t)64 << 20;
+}
+
+/* Creates the spare; mu held, released for the file's creation. If
+ * writes have synced the log since the last spare was begun, the spare
+ * is zero-filled (cairn__env_open_log): syncs into it are then faster
+ * (docs/design.md, "Logs that are synced"). A log written without syncs
+ * would gain nothing, and zero-filling costs the flushing thread a write
+ * and a sync of the whole length, so only sync writers' logs pay it. */
 static void make_spare(cairn_db *db)
 {
     db->spare_busy = 1;
     uint64_t switches = db->switches;
     uint64_t number = cairn__vset_new_file_number(db->vs);
+    uint64_t syncs =
+        atomic_load_explicit(&db->wstats->syncs, memory_order_relaxed);
+    uint64_t zero_fill = syncs != db->spare_syncs ? zero_fill_bytes(db) : 0;
+    db->spare_syncs = syncs;
     cairn__mutex_unlock(&db->mu);
     cairn__file *f = NULL;
     int sync_failed;
-    int rc = cairn__db_create_log(db, number, &f, &sync_failed);
+    int rc = cairn__db_create_log(db, number, zero_fill, &f, &sync_failed);
     char msg[CAIRN__ERRMSG_MAX];
     if (rc != 0)
         snprintf(msg, sizeof msg, "%s", cairn__errmsg_get());
@@ -131,6 +149,8 @@ static void make_spare(cairn_db *db)
         db->spare_log = f;
         db->spare_number = number;
         cairn__stat_add(&db->wstats->spares_made, 1);
+        if (zero_fill > 0)
+            cairn__stat_add(&db->wstats->spares_zeroed, 1);
         return;
     }
     cairn__mutex_unlock(&db->mu);

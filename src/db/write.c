@@ -509,7 +509,7 @@ static int switch_memtable(cairn_db *db, int *owe)
     if (!cairn__db_take_spare(db, &f, &number)) {
         number = cairn__vset_new_file_number(db->vs);
         int sync_failed;
-        int rc = cairn__db_create_log(db, number, &f, &sync_failed);
+        int rc = cairn__db_create_log(db, number, 0, &f, &sync_failed);
         if (rc != 0) {
             cairn__vset_reuse_file_number(db->vs, number);
             cairn__memtable_unref(fresh);

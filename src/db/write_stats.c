@@ -148,9 +148,9 @@ int cairn__write_stats_report(const cairn__write_stats *s, cairn__buf *out)
                   LD(s->switches), (double)LD(s->switch_ns) / 1e9));
     CAIRN_TRY(add(out,
                   "  spare logs: made %" PRIu64 ", taken %" PRIu64
-                  ", failed %" PRIu64 "\n",
-                  LD(s->spares_made), LD(s->spares_taken),
-                  LD(s->spares_failed)));
+                  ", failed %" PRIu64 ", zero-filled %" PRIu64 "\n",
+                  LD(s->spares_made), LD(s->spares_taken), LD(s->spares_failed),
+                  LD(s->spares_zeroed)));
     CAIRN_TRY(add(out,
                   "  no_slowdown refusals %" PRIu64 "; waits: %" PRIu64
                   " ended spinning, %" PRIu64

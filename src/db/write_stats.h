@@ -63,7 +63,8 @@ typedef struct cairn__write_stats {
     /* Spare logs (log_files.c): made ready by the flushing thread, taken
      * by a switch, failed to make. */
     _Atomic uint64_t spares_made, spares_taken, spares_failed;
-    _Atomic uint64_t batch_waits; /* leaders that held their group open */
+    _Atomic uint64_t spares_zeroed; /* of spares_made: zero-filled */
+    _Atomic uint64_t batch_waits;   /* leaders that held their group open */
     _Atomic uint64_t batch_wait_ns;
     _Atomic uint64_t combined; /* groups a sync leader appended for others */
     cairn__write_stripe stripe[CAIRN__STRIPES];

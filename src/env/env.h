@@ -126,8 +126,13 @@ typedef struct cairn__env_ops {
     /* Optional (may be NULL): opens a new write-ahead log file, write-only
      * and append-only, as the env writes logs best. Its flush() must still
      * leave appended bytes where a killed process cannot lose them. NULL
-     * means open_write. */
-    int (*open_log)(cairn_env *env, const char *path, cairn__file **out);
+     * means open_write. With zero_fill > 0 the caller expects the log to
+     * be synced often: the env may then prepare the file for that, and
+     * the POSIX env writes zeros over its first zero_fill bytes and syncs
+     * them before returning it (env_posix_log.c, "Logs that are synced").
+     * Either way the file is returned empty (size 0). */
+    int (*open_log)(cairn_env *env, const char *path, uint64_t zero_fill,
+                    cairn__file **out);
     /* Optional (may be NULL): opens a file that will not change for
      * random reads (pread, and view where offered), as the env reads such
      * files best; CAIRN_NOTSUP sends the caller to open_read. */
@@ -188,12 +193,13 @@ int cairn__env_read_file(cairn_env *env, const char *path, size_t max_size,
 int cairn__env_write_file(cairn_env *env, const char *path, const void *data,
                           size_t len, int sync) CAIRN_WUR;
 
-/* Opens a new log file through open_log, or open_write without it. */
+/* Opens a new log file through open_log, or open_write without it
+ * (zero_fill: see open_log). */
 static inline int cairn__env_open_log(cairn_env *env, const char *path,
-                                      cairn__file **out)
+                                      uint64_t zero_fill, cairn__file **out)
 {
     if (env->ops->open_log != NULL)
-        return env->ops->open_log(env, path, out);
+        return env->ops->open_log(env, path, zero_fill, out);
     return env->ops->open_write(env, path, out);
 }
 

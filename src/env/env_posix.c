@@ -321,13 +321,15 @@ static int env_open_append(cairn_env *env, const char *path, cairn__file **out)
     return open_file(path, O_WRONLY | O_CREAT | O_APPEND, 1, out);
 }
 
-int cairn__posix_open_log(const char *path, cairn__file **out);
+int cairn__posix_open_log(const char *path, uint64_t zero_fill,
+                          cairn__file **out);
 
 /* Logs are written through a memory mapping (env_posix_log.c), falling
  * back to the buffered file where the file system cannot preallocate. */
-static int env_open_log(cairn_env *env, const char *path, cairn__file **out)
+static int env_open_log(cairn_env *env, const char *path, uint64_t zero_fill,
+                        cairn__file **out)
 {
-    int rc = cairn__posix_open_log(path, out);
+    int rc = cairn__posix_open_log(path, zero_fill, out);
     if (rc == CAIRN_NOTSUP) {
         cairn__errmsg_clear();
         rc = env_open_write(env, path, out);

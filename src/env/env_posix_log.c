@@ -35,6 +35,18 @@
  * first sync the chunk in use is written with pwrite(2) and later chunks
  * are mapped with 4 KiB pages (leave_huge).
  *
+ * Logs that are synced: opened with zero_fill (the write path asks for it
+ * once writes have synced the log, docs/design.md), the file's first
+ * zero_fill bytes are written with zeros and synced before it is used,
+ * and it is not prefaulted. fdatasync into blocks that fallocate left
+ * unwritten, or past the end of the file, must also commit the file
+ * system's journal, which on ext4 is a kernel thread's turn and waits for
+ * a core when every core is busy. Into blocks already written it writes
+ * the data alone. Measured with a probe (one thread appending and
+ * syncing, 2026-11-25): 8 KiB appends made 2700 syncs a second into
+ * fallocated blocks against 4200 into zeroed ones, and with two threads
+ * spinning beside it 980 against 1640.
+ *
  * If the file system cannot fallocate, the env falls back to the ordinary
  * buffered writable file (cairn__posix_open_log returns CAIRN_NOTSUP and
  * the caller opens it the usual way).
@@ -338,6 +350,41 @@ static void lf_seal(cairn__file *f)
     }
 }
 
+/* Writes zeros over the first len bytes (whole chunks) and syncs them,
+ * before anything is mapped (see "Logs that are synced"). Written with
+ * pwrite, the pages are ordinary ones: a chunk faulted in as a huge page
+ * first would be dirtied whole by the first store, and written back
+ * whole by the first sync. */
+static int zero_fill(log_file *lf, uint64_t len)
+{
+    static const char zeros[64 << 10];
+    len = (len + CHUNK - 1) / CHUNK * CHUNK;
+    int e;
+    do {
+        e = fallocate(lf->fd, 0, 0, (off_t)len) == 0 ? 0 : errno;
+    } while (e == EINTR);
+    if (e != 0) {
+        lf->last_errno = e;
+        return cairn__err_errno(e, "fallocate", lf->path);
+    }
+    for (uint64_t off = 0; off < len;) {
+        size_t n =
+            len - off < sizeof zeros ? (size_t)(len - off) : sizeof zeros;
+        ssize_t k = pwrite(lf->fd, zeros, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return cairn__err_errno(errno, "pwrite", lf->path);
+        off += (uint64_t)k;
+    }
+    if (fdatasync(lf->fd) != 0)
+        return cairn__err_errno(errno, "fdatasync", lf->path);
+    /* Its pages would be dirtied ahead of the data, for every sync to
+     * write back: as for a synced file (prefault). */
+    lf->no_prefault = 1;
+    return 0;
+}
+
 /* lf_sync touches nothing but the descriptor, so it is safe while the
  * leader appends. */
 static const cairn__file_ops log_file_ops = {
@@ -345,8 +392,10 @@ static const cairn__file_ops log_file_ops = {
     lf_size,  lf_close, lf_sync, NULL,      lf_seal,
 };
 
-int cairn__posix_open_log(const char *path, cairn__file **out);
-int cairn__posix_open_log(const char *path, cairn__file **out)
+int cairn__posix_open_log(const char *path, uint64_t zero_fill_len,
+                          cairn__file **out);
+int cairn__posix_open_log(const char *path, uint64_t zero_fill_len,
+                          cairn__file **out)
 {
     *out = NULL;
     log_file *lf = calloc(1, sizeof *lf);
@@ -367,7 +416,9 @@ int cairn__posix_open_log(const char *path, cairn__file **out)
         return rc;
     }
     lf->base.ops = &log_file_ops;
-    int rc = map_chunk(lf, 0);
+    int rc = zero_fill_len > 0 ? zero_fill(lf, zero_fill_len) : 0;
+    if (rc == 0)
+        rc = map_chunk(lf, 0);
     if (rc != 0) {
         /* No fallocate here (or no mapping): the caller falls back to a
          * plain file. */
@@ -377,9 +428,9 @@ int cairn__posix_open_log(const char *path, cairn__file **out)
             return cairn__err(CAIRN_NOTSUP, "%s: cannot map the log", path);
         return rc;
     }
-    /* Fault in the first pages now: a spare log is opened by the flushing
-     * thread, and the first huge page (0.6-4 ms here) is then off the
-     * write path. */
+    /* Fault in the first pages now (unless zero-filled): a spare log is
+     * opened by the flushing thread, and the first huge page (0.6-4 ms
+     * here) is then off the write path. */
     prefault(lf);
     *out = &lf->base;
     return 0;

@@ -29,6 +29,20 @@ void ws_spare_counts(cairn_db *db, uint64_t *made, uint64_t *taken,
     cairn_free(p);
 }
 
+uint64_t ws_spares_zeroed(cairn_db *db)
+{
+    char *p = cairn_db_property(db, "cairn.write-stats");
+    if (p == NULL)
+        fail_msg("cairn.write-stats: %s", cairn_errmsg());
+    const char *line = strstr(p, "spare logs: made ");
+    const char *z = line != NULL ? strstr(line, ", zero-filled ") : NULL;
+    uint64_t n = 0;
+    if (z == NULL || sscanf(z, ", zero-filled %" SCNu64, &n) != 1)
+        fail_msg("cairn.write-stats has no zero-filled spare counter:\n%s", p);
+    cairn_free(p);
+    return n;
+}
+
 /* Waits up to timeout_ms until the counter at index which (0 made,
  * 1 taken, 2 failed) reaches at least n. */
 static int wait_count(cairn_db *db, int which, uint64_t n, int timeout_ms)

@@ -23,5 +23,8 @@ int ws_wait_spare_failed(cairn_db *db, int timeout_ms);
  * thread with nothing to do until the next memtable switch, so a fault
  * armed then is the writers' own. */
 int ws_wait_spares_made(cairn_db *db, uint64_t n, int timeout_ms);
+/* How many of the spares made were zero-filled ("..., zero-filled Z" on
+ * the same line); fails the test if the counter is missing. */
+uint64_t ws_spares_zeroed(cairn_db *db);
 
 #endif
