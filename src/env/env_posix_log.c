@@ -158,6 +158,22 @@ static void *map_window(log_file *lf, uint64_t off)
     return m;
 }
 
+/* Allocates len bytes at off (fallocate, so that stores into a mapping
+ * can never meet a full disk; see the header). The errno is kept in
+ * last_errno: open tells "cannot preallocate here" from a real failure. */
+static int allocate(log_file *lf, uint64_t off, uint64_t len)
+{
+    int e;
+    do {
+        e = fallocate(lf->fd, 0, (off_t)off, (off_t)len) == 0 ? 0 : errno;
+    } while (e == EINTR);
+    if (e != 0) {
+        lf->last_errno = e;
+        return cairn__err_errno(e, "fallocate", lf->path);
+    }
+    return 0;
+}
+
 /* Allocates and maps the chunk starting at off. */
 static int map_chunk(log_file *lf, uint64_t off)
 {
@@ -180,14 +196,7 @@ static int map_chunk(log_file *lf, uint64_t off)
             (void)sync_file_range(lf->fd, (off_t)lf->map_off, (off_t)CHUNK,
                                   SYNC_FILE_RANGE_WRITE);
     }
-    int e;
-    do {
-        e = fallocate(lf->fd, 0, (off_t)off, (off_t)CHUNK) == 0 ? 0 : errno;
-    } while (e == EINTR);
-    if (e != 0) {
-        lf->last_errno = e;
-        return cairn__err_errno(e, "fallocate", lf->path);
-    }
+    CAIRN_TRY(allocate(lf, off, CHUNK));
     lf->map_off = off;
     if (atomic_load_explicit(&lf->synced, memory_order_relaxed) &&
         lf->size > off) {
@@ -224,10 +233,12 @@ static void leave_huge(log_file *lf)
     lf->direct = 1;
 }
 
-static int write_at(log_file *lf, const char *data, size_t n)
+/* Writes n bytes at *off with pwrite(2), moving *off past what was
+ * written (on failure too, so a log's size counts only bytes written). */
+static int write_at(log_file *lf, const char *data, size_t n, uint64_t *off)
 {
     while (n > 0) {
-        ssize_t k = pwrite(lf->fd, data, n, (off_t)lf->size);
+        ssize_t k = pwrite(lf->fd, data, n, (off_t)*off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -235,7 +246,7 @@ static int write_at(log_file *lf, const char *data, size_t n)
         }
         data += k;
         n -= (size_t)k;
-        lf->size += (uint64_t)k;
+        *off += (uint64_t)k;
     }
     return 0;
 }
@@ -285,7 +296,7 @@ static int lf_append(cairn__file *f, const char *data, size_t n)
         size_t at = (size_t)(lf->size - lf->map_off);
         size_t k = CHUNK - at < n ? CHUNK - at : n;
         if (lf->direct) {
-            CAIRN_TRY(write_at(lf, data, k));
+            CAIRN_TRY(write_at(lf, data, k, &lf->size));
         } else {
             if (lf->size + k > lf->faulted)
                 prefault(lf);
@@ -359,24 +370,12 @@ static int zero_fill(log_file *lf, uint64_t len)
 {
     static const char zeros[64 << 10];
     len = (len + CHUNK - 1) / CHUNK * CHUNK;
-    int e;
-    do {
-        e = fallocate(lf->fd, 0, 0, (off_t)len) == 0 ? 0 : errno;
-    } while (e == EINTR);
-    if (e != 0) {
-        lf->last_errno = e;
-        return cairn__err_errno(e, "fallocate", lf->path);
-    }
-    for (uint64_t off = 0; off < len;) {
-        size_t n =
-            len - off < sizeof zeros ? (size_t)(len - off) : sizeof zeros;
-        ssize_t k = pwrite(lf->fd, zeros, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return cairn__err_errno(errno, "pwrite", lf->path);
-        off += (uint64_t)k;
-    }
+    CAIRN_TRY(allocate(lf, 0, len));
+    for (uint64_t off = 0; off < len;)
+        CAIRN_TRY(write_at(lf, zeros,
+                           len - off < sizeof zeros ? (size_t)(len - off)
+                                                    : sizeof zeros,
+                           &off));
     if (fdatasync(lf->fd) != 0)
         return cairn__err_errno(errno, "fdatasync", lf->path);
     /* Its pages would be dirtied ahead of the data, for every sync to
