@@ -22,11 +22,9 @@
 #include "testutil.h"
 #include "write_stats_util.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,6 +141,39 @@ static void test_zero_fill_after_syncs_only(void **state)
     tu_watchdog_disarm();
 }
 
+/* The killed writer of test_killed_in_zero_filled_log: synced puts, each
+ * reported once acknowledged (as the count of keys acknowledged), the
+ * last of them into a zero-filled log. */
+static void zero_filled_writer(int ack_fd, void *arg)
+{
+    cairn_db *db = open_db(arg, 0);
+    int key = 0;
+    for (int i = 0; i < 20; i++)
+        if (put_key(db, key++, 1) != 0)
+            _exit(4);
+    /* Two zero-filled spares made: the first was taken before the second
+     * was begun, so the log written now is a zero-filled one (or a later
+     * one). */
+    for (int round = 0; ws_spares_zeroed(db) < 2; round++) {
+        if (round > 5000)
+            _exit(6); /* none zero-filled: nothing is reported */
+        overfill(db, 1);
+        if (put_key(db, key++, 1) != 0)
+            _exit(4);
+        struct timespec ts = {0, 2000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (write(ack_fd, &key, sizeof key) != (ssize_t)sizeof key)
+        _exit(5);
+    for (;; key++) {
+        if (put_key(db, key, 1) != 0)
+            _exit(4);
+        int acked = key + 1;
+        if (write(ack_fd, &acked, sizeof acked) != (ssize_t)sizeof acked)
+            _exit(5);
+    }
+}
+
 /* A killed writer, last writing synced puts into a zero-filled log: every
  * acknowledged write is there after a reopen with paranoid checks. */
 static void test_killed_in_zero_filled_log(void **state)
@@ -151,55 +182,12 @@ static void test_killed_in_zero_filled_log(void **state)
     char *dir = tu_tempdir("sparezfkill");
     char path[4200];
     snprintf(path, sizeof path, "%s/db", dir);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        cairn_db *db = open_db(path, 0);
-        int key = 0;
-        for (int i = 0; i < 20; i++)
-            if (put_key(db, key++, 1) != 0)
-                _exit(4);
-        /* Two zero-filled spares made: the first was taken before the
-         * second was begun, so the log written now is a zero-filled one
-         * (or a later one). */
-        for (int round = 0; ws_spares_zeroed(db) < 2; round++) {
-            if (round > 5000)
-                _exit(6); /* none zero-filled: acked stays -1 */
-            overfill(db, 1);
-            if (put_key(db, key++, 1) != 0)
-                _exit(4);
-            struct timespec ts = {0, 2000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (write(fds[1], &key, sizeof key) != (ssize_t)sizeof key)
-            _exit(5);
-        for (;; key++) {
-            if (put_key(db, key, 1) != 0)
-                _exit(4);
-            int acked = key + 1;
-            if (write(fds[1], &acked, sizeof acked) != (ssize_t)sizeof acked)
-                _exit(5);
-        }
-    }
-    /* Armed after the fork: the child must start with one thread (TSan
-     * does not let a child of a threaded process start threads). */
+    /* The child must start with one thread (tu_kill_writer): the
+     * watchdog is armed only for the reopen. */
+    int killed;
+    int acked = tu_kill_writer(zero_filled_writer, path, 300, &killed);
     tu_watchdog_arm(120, "test_killed_in_zero_filled_log");
-    close(fds[1]);
-    int acked = -1, n, got = 0;
-    while (got < 300 && read(fds[0], &n, sizeof n) == (ssize_t)sizeof n) {
-        acked = n;
-        got++;
-    }
-    kill(pid, SIGKILL);
-    while (read(fds[0], &n, sizeof n) == (ssize_t)sizeof n)
-        acked = n;
-    close(fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFSIGNALED(status));
+    assert_true(killed);
     assert_true(acked > 20);
     cairn_db *db = open_db(path, 1);
     expect_keys(db, 0, acked);

@@ -13,9 +13,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,4 +228,41 @@ int tu_unwatch(void **state)
         tu_watchdog_disarm();
     tu_watching = 0;
     return 0;
+}
+
+int tu_kill_writer(void (*child)(int ack_fd, void *arg), void *arg, int want,
+                   int *killed)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("tu_kill_writer: pipe");
+        abort();
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("tu_kill_writer: fork");
+        abort();
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child(fds[1], arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    int last = -1, v, got = 0;
+    while (got < want && read(fds[0], &v, sizeof v) == (ssize_t)sizeof v) {
+        last = v;
+        got++;
+    }
+    kill(pid, SIGKILL);
+    while (read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+        last = v;
+    close(fds[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid) {
+        perror("tu_kill_writer: waitpid");
+        abort();
+    }
+    *killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    return last;
 }

@@ -53,6 +53,17 @@ void tu_watchdog_disarm(void);
 void tu_watch(unsigned seconds, const char *what);
 int tu_unwatch(void **state);
 
+/* A writer killed mid-write: forks, runs child(ack_fd, arg) in the child
+ * (which reports each acknowledged write by writing an int to ack_fd and
+ * never returns; a return is _exit(0)), lets it report at least `want`
+ * ints, kills it with SIGKILL, reads what it reported until then, and
+ * returns the last int (-1 if none). *killed is 1 if SIGKILL ended it,
+ * 0 if it had exited first. Call it with no other thread running: a
+ * child of a threaded process may not start threads under TSan. Aborts
+ * if pipe, fork or waitpid fail. */
+int tu_kill_writer(void (*child)(int ack_fd, void *arg), void *arg, int want,
+                   int *killed);
+
 /* Scale factor for workloads: $CAIRN_TEST_SCALE (default 1). Sanitizer
  * builds may set a smaller one through CTest. */
 double tu_scale(void);

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +407,27 @@ static void test_zero_fill(void **state)
     free(dir);
 }
 
+/* The killed writer of test_killed_db_reopens_paranoid: non-sync puts,
+ * each reported once acknowledged. */
+static void plain_writer(int ack_fd, void *arg)
+{
+    const char *path = arg;
+    cairn_options *o = cairn_options_create();
+    cairn_options_set_create_if_missing(o, 1);
+    cairn_db *db;
+    if (cairn_db_open(o, path, &db) != 0)
+        _exit(3);
+    for (int i = 0;; i++) {
+        char k[32], v[64];
+        int kl = snprintf(k, sizeof k, "k%08d", i);
+        int vl = snprintf(v, sizeof v, "v%d", i);
+        if (cairn_db_put(db, NULL, k, (size_t)kl, v, (size_t)vl) != 0)
+            _exit(4);
+        if (write(ack_fd, &i, sizeof i) != (ssize_t)sizeof i)
+            _exit(5);
+    }
+}
+
 /* A killed writer's database reopens under paranoid checks with every
  * acknowledged write (the child reports acknowledgements through a pipe). */
 static void test_killed_db_reopens_paranoid(void **state)
@@ -416,37 +436,9 @@ static void test_killed_db_reopens_paranoid(void **state)
     char *dir = tu_tempdir("plogdb");
     char path[4200];
     snprintf(path, sizeof path, "%s/db", dir);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        cairn_options *o = cairn_options_create();
-        cairn_options_set_create_if_missing(o, 1);
-        cairn_db *db;
-        if (cairn_db_open(o, path, &db) != 0)
-            _exit(3);
-        for (int i = 0;; i++) {
-            char k[32], v[64];
-            int kl = snprintf(k, sizeof k, "k%08d", i);
-            int vl = snprintf(v, sizeof v, "v%d", i);
-            if (cairn_db_put(db, NULL, k, (size_t)kl, v, (size_t)vl) != 0)
-                _exit(4);
-            if (write(fds[1], &i, sizeof i) != (ssize_t)sizeof i)
-                _exit(5);
-        }
-    }
-    close(fds[1]);
-    int last = -1, i;
-    while (last < 3000 && read(fds[0], &i, sizeof i) == (ssize_t)sizeof i)
-        last = i;
-    kill(pid, SIGKILL);
-    while (read(fds[0], &i, sizeof i) == (ssize_t)sizeof i)
-        last = i;
-    close(fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    int killed;
+    int last = tu_kill_writer(plain_writer, path, 3001, &killed);
+    assert_true(killed);
     cairn_options *o = cairn_options_create();
     cairn_options_set_paranoid_checks(o, 1);
     cairn_db *db;
