@@ -69,6 +69,7 @@ struct bench_config {
     double duration;          /* > 0: stop each workload after this long */
     uint64_t writer_rate;     /* readwhilewriting's writer: puts/s, 0 free */
     int memprobe_layout;      /* bench_memprobe_layout(); 0 shared */
+    int groupprobe_gather;    /* groupprobe syncs full groups only */
     size_t value_size;        /* bytes per value (default 100) */
     int histogram;            /* time every operation */
     const char *db;           /* NULL: a fresh temporary directory */

@@ -78,6 +78,9 @@ void bench_flags_usage(FILE *f)
         "percpu (one\n"
         "                         per CPU), percpu_log (per CPU plus one "
         "shared log)\n"
+        "  --groupprobe_gather=B  1: groupprobe holds each sync until every "
+        "thread\n"
+        "                         has appended (full groups; default 0)\n"
         "  --value_size=N         bytes per value (default 100), half "
         "compressible\n"
         "  --histogram            time every op: p50/p99/p99.9/max latency\n"
@@ -275,6 +278,11 @@ static int one_flag(struct bench_flags *fl, const char *name, const char *v,
                                "percpu_log, got '%s'",
                                v ? v : "");
         cfg->memprobe_layout = layout;
+    } else if (strcmp(name, "groupprobe_gather") == 0) {
+        if (parse_u64(v, 0, 1, &n) != 0)
+            return usage_error(
+                msg, "--groupprobe_gather wants 0 or 1, got '%s'", v ? v : "");
+        cfg->groupprobe_gather = (int)n;
     } else if (strcmp(name, "value_size") == 0) {
         if (parse_u64(v, 0, 64u << 20, &n) != 0)
             return usage_error(msg, "--value_size wants 0..64Mi, got '%s'",

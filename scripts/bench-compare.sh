@@ -60,8 +60,13 @@
 #   BENCH_KEEP_WORK=1     keep the raw CSV and logs (path printed)
 #   BENCH_FILLRANDOM_NUM, BENCH_SYNC_SECONDS, BENCH_SYNC_MAX,
 #   BENCH_SYNCPROBE_NUM   the sizes above
-#   BENCH_GROUPPROBE=0    skip groupprobe (run after each fillsync thread
-#                         count by default)
+#   BENCH_GROUPPROBE=0    skip groupprobe, both kinds (run after each
+#                         fillsync thread count by default: the textbook
+#                         group commit, then full groups, --groupprobe_gather)
+#   BENCH_BATCHWAIT=0     skip cairn's batch-wait policy (run by default
+#                         after the engines' fillsync at BENCH_BW_THREADS,
+#                         default "16 64", with commit_wait_us at half the
+#                         repetition's median syncprobe fdatasync time)
 #   BENCH_MEMPROBE=0      skip memprobe (run after each fillrandom thread
 #                         count by default)
 #   BENCH_WRITE_BUFFER    memtable bytes for every engine (default 4194304)
@@ -87,6 +92,7 @@ BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 OUT_MD=${BENCH_OUT:-$ROOT/docs/performance.md}
 OUT_PNG=${OUT_MD%.md}.png
 WBS=${BENCH_WRITE_BUFFER:-4194304}
+BW_THREADS=${BENCH_BW_THREADS:-"16 64"}
 
 say() { printf 'bench-compare: %s\n' "$*" >&2; }
 # The write buffer for the report: "4 MiB", or bytes when not whole MiB.
@@ -169,6 +175,22 @@ probe() { # probe REP
 # --- the runs ---------------------------------------------------------------
 n_engines=$(echo "$ENGINES" | wc -w)
 total=$((REPS * $(echo "$WORKLOADS" | wc -w) * $(echo "$THREADS" | wc -w) * n_engines))
+# Batch-wait runs: cairn only, fillsync, the thread counts of BW_THREADS
+# that are also in THREADS.
+BW_ON=0
+# in_list WORD LIST: is WORD one of LIST's words?
+in_list() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
+if [ "${BENCH_BATCHWAIT:-1}" = 1 ] && in_list cairn "$ENGINES" &&
+    in_list fillsync "$WORKLOADS"; then
+    BW_ON=1
+fi
+# Half the fdatasync time syncprobe measured in this repetition (its p50,
+# in whole microseconds; 150 if the probe failed).
+half_sync_us() {
+    local p50=""
+    [ -f "$PROBE" ] && p50=$(tail -n 1 "$PROBE" | cut -d, -f8)
+    awk -v p="$p50" 'BEGIN { if (p + 0 > 0) printf "%d", (p / 2 < 1 ? 1 : p / 2); else print 150 }'
+}
 i=0
 failures=0
 for rep in $(seq 1 "$REPS"); do
@@ -193,6 +215,27 @@ for rep in $(seq 1 "$REPS"); do
                     echo "failed,$e,$w,$t" >>"$WORK/failed.csv"
                 fi
             done
+            if [ "$w" = fillsync ] && [ "$BW_ON" = 1 ] && in_list "$t" "$BW_THREADS"; then
+                # The same fillsync under batch-wait, with commit_wait_us
+                # at half the disk's fdatasync time (the issue's setting).
+                # Its row goes into the raw CSV as engine cairn-batchwait.
+                wus=$(half_sync_us)
+                echo "== rep $rep: cairn batch-wait commit_wait_us=$wus $w threads=$t $sizes" >>"$LOG"
+                # shellcheck disable=SC2086
+                if TMPDIR=$BENCH_DIR "$BIN" --engine=cairn --benchmarks="$w" \
+                    --threads="$t" $sizes --histogram --write_buffer_size=$WBS \
+                    --cairn-opt=commit_policy=batch_wait \
+                    --cairn-opt=commit_wait_us="$wus" \
+                    --csv="$WORK/bw.csv" >>"$LOG" 2>&1; then
+                    tail -n 1 "$WORK/bw.csv" | sed 's/^cairn,/cairn-batchwait,/' >>"$RAW"
+                    echo "$t $wus" >>"$WORK/bw-wait.txt"
+                    say "rep $rep $w cairn batch-wait (${wus} us) $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
+                else
+                    say "rep $rep $w cairn batch-wait $t threads: FAILED (log: $LOG)"
+                    echo "failed,cairn-batchwait,$w,$t" >>"$WORK/failed.csv"
+                    failures=$((failures + 1))
+                fi
+            fi
             if [ "$w" = fillrandom ] && [ "${BENCH_MEMPROBE:-1}" = 1 ]; then
                 # What sharing one memtable between t threads costs here,
                 # with no log and no database; then per-CPU memtables (as
@@ -213,14 +256,18 @@ for rep in $(seq 1 "$REPS"); do
             if [ "$w" = fillsync ] && [ "${BENCH_GROUPPROBE:-1}" = 1 ]; then
                 # The ceiling of synced writes by t threads here, with no
                 # database: see bench/groupprobe.c.
-                echo "== rep $rep: groupprobe threads=$t $sizes" >>"$LOG"
-                # shellcheck disable=SC2086
-                if TMPDIR=$BENCH_DIR "$BIN" --benchmarks=groupprobe \
-                    --threads="$t" $sizes --histogram --csv="$RAW" >>"$LOG" 2>&1; then
-                    say "rep $rep groupprobe $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
-                else
-                    say "rep $rep groupprobe $t threads: FAILED (log: $LOG)"
-                fi
+                # Then full groups: every sync waits for every thread.
+                for gather in 0 1; do
+                    echo "== rep $rep: groupprobe gather=$gather threads=$t $sizes" >>"$LOG"
+                    # shellcheck disable=SC2086
+                    if TMPDIR=$BENCH_DIR "$BIN" --benchmarks=groupprobe \
+                        --groupprobe_gather=$gather --threads="$t" $sizes \
+                        --histogram --csv="$RAW" >>"$LOG" 2>&1; then
+                        say "rep $rep groupprobe gather=$gather $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
+                    else
+                        say "rep $rep groupprobe gather=$gather $t threads: FAILED (log: $LOG)"
+                    fi
+                done
             fi
         done
     done
@@ -319,6 +366,62 @@ else
     PLOT_NOTE="(gnuplot is not installed; no plot this time.)"
 fi
 
+# --- the issue's targets ----------------------------------------------------
+# "met", "not met" or "n/a": verdict VALUE OP TARGET (OP is ge or le).
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "" || v == "n/a") { print "n/a"; exit }
+    ok = op == "ge" ? v + 0 >= t + 0 : v + 0 <= t + 0
+    print ok ? "met" : "**not met**" }'; }
+# One row of the targets table: target_row TARGET-TEXT VALUE OP GOAL NOTE.
+target_row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$(verdict "$2" "$3" "$4")" "$5"; }
+# The issue's acceptance figures, read off this run's medians. A target
+# judged against LevelDB or the probes is n/a when they did not run.
+targets_section() {
+    local t lt c l g f best
+    printf '## The issue'"'"'s targets in this run\n\n'
+    printf 'Each figure is a ratio of this run'"'"'s medians (tables above). Where a\n'
+    printf 'target is out of reach, the last column gives the probe that bounds it:\n'
+    printf 'the best of the textbook and the full-groups probe, as a multiple of\n'
+    printf 'LevelDB, is roughly the most that sharing one sync at a time among\n'
+    printf 'that many threads gives on this machine.\n\n'
+    printf '| target | this run | verdict | bound or note |\n|---|---:|---|---|\n'
+    target_row "fillrandom, 1 thread: ≥ 1.2x LevelDB" \
+        "$(ratio "$(get fillrandom cairn 1 5)" "$(get fillrandom leveldb 1 5)")" ge 1.2 ""
+    for t in $THREADS; do
+        [ "$t" = 1 ] && continue
+        target_row "fillrandom, $t threads: ≥ 2.5x LevelDB" \
+            "$(ratio "$(get fillrandom cairn "$t" 5)" "$(get fillrandom leveldb "$t" 5)")" ge 2.5 ""
+        lt=$(ratio "$(get memprobe percpu_log "$t" 5)" "$(get memprobe percpu_log 1 5)")
+        target_row "fillrandom, $t threads: ≥ cairn's own 1-thread rate" \
+            "$(ratio "$(get fillrandom cairn "$t" 5)" "$(get fillrandom cairn 1 5)")" ge 1.0 \
+            "logprobe/own 1t: $lt"
+    done
+    target_row "fillsync, 1 thread: ≥ 0.9x syncprobe (median)" \
+        "$(ratio "$(get fillsync cairn 1 5)" "$PROBE_OPS")" ge 0.9 \
+        "syncprobe range $(echo "$PROBE_STATS" | awk '{ print $5 "-" $6 }')/s"
+    for t in $THREADS; do
+        [ "$t" = 16 ] || [ "$t" = 64 ] || continue
+        c=$(get fillsync cairn "$t" 5)
+        l=$(get fillsync leveldb "$t" 5)
+        g=$(get groupprobe disk "$t" 5)
+        f=$(get groupprobe fullgroup "$t" 5)
+        best=$(awk -v g="$g" -v f="$f" 'BEGIN { m = g + 0 > f + 0 ? g : f; if (m != "") print m }')
+        target_row "fillsync, $t threads: ≥ 3x LevelDB" "$(ratio "$c" "$l")" ge 3 \
+            "best probe: $(ratio "$best" "$l")x LevelDB"
+        target_row "fillsync, $t threads: p99 ≤ LevelDB's" \
+            "$(ratio "$(get fillsync cairn "$t" 7)" "$(get fillsync leveldb "$t" 7)")" le 1.0 \
+            "cairn p99 / LevelDB p99"
+    done
+    if [ -n "$(get fillsync cairn-batchwait 64 5)" ]; then
+        target_row "batch-wait, 64 threads: ≥ 1.3x leader policy" \
+            "$(ratio "$(get fillsync cairn-batchwait 64 5)" "$(get fillsync cairn 64 5)")" ge 1.3 \
+            "full groups/groupprobe: $(ratio "$(get groupprobe fullgroup 64 5)" "$(get groupprobe disk 64 5)")"
+        target_row "batch-wait, 64 threads: p99 ≤ 2x leader policy's" \
+            "$(ratio "$(get fillsync cairn-batchwait 64 7)" "$(get fillsync cairn 64 7)")" le 2.0 ""
+    fi
+    printf '\n'
+}
+
 # --- the report -------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cores=$(nproc)
@@ -397,7 +500,15 @@ being reworked, so its numbers are preliminary.
   a shared buffer under a mutex and wait on a condition variable until one
   of them has written and fdatasynced everything appended (bench/groupprobe.c).
   With many threads it shows what sleeping and waking threads around shared
-  syncs costs on this machine before any database work.
+  syncs costs on this machine before any database work. The **full
+  groups** probe (\`--groupprobe_gather=1\`) runs right after it and holds
+  each sync until every thread has appended, so every sync carries all the
+  threads: the most any batching policy gets into one sync, at the price
+  of waiting for the last thread to come back.
+- **batch-wait** (after the engines' fillsync at $BW_THREADS threads):
+  cairn again with \`--cairn-opt=commit_policy=batch_wait
+  --cairn-opt=commit_wait_us=W\`, W being half the p50 fdatasync time that
+  repetition's syncprobe measured.
 - **memprobe** (after each fillrandom thread count, same number of puts) is
   the analogue for writes without sync: the threads put fillrandom's keys
   and values into ONE shared cairn memtable with the least synchronisation
@@ -455,16 +566,41 @@ for w in $WORKLOADS; do
     if [ "$w" = fillsync ] && [ -n "$(get groupprobe disk 1 5)" ]; then
         printf 'The ceiling with no database (**groupprobe**, same threads and\n'
         printf 'duration, median of %s runs) and each engine as a fraction of it:\n\n' "$REPS"
-        printf '| threads | groupprobe ops/s | groupprobe p99 µs |'
+        printf '| threads | groupprobe ops/s | groupprobe p99 µs | full groups ops/s | full groups/groupprobe |'
         for e in $ENGINES; do printf ' %s/probe |' "$e"; done
-        printf '\n|---:|---:|---:|'
+        printf '\n|---:|---:|---:|---:|---:|'
         for e in $ENGINES; do printf -- '---:|'; done
         printf '\n'
         for t in $THREADS; do
             g=$(get groupprobe disk "$t" 5)
-            printf '| %s | %s | %s |' "$t" "$(fmt_int "$g")" "$(fmt_int "$(get groupprobe disk "$t" 7)")"
+            f=$(get groupprobe fullgroup "$t" 5)
+            printf '| %s | %s | %s | %s | %s |' "$t" "$(fmt_int "$g")" "$(fmt_int "$(get groupprobe disk "$t" 7)")" "$(fmt_int "$f")" "$(ratio "$f" "$g")"
             for e in $ENGINES; do printf ' %s |' "$(ratio "$(get "$w" "$e" "$t" 5)" "$g")"; done
             printf '\n'
+        done
+        printf '\n'
+    fi
+    if [ "$w" = fillsync ] && [ -f "$WORK/bw-wait.txt" ]; then
+        # shellcheck disable=SC2016 # the backquotes are Markdown
+        printf '**Batch-wait**: cairn with `commit_policy=batch_wait` and\n'
+        # shellcheck disable=SC2016
+        printf '`commit_wait_us` at half of that repetition'"'"'s syncprobe p50, against\n'
+        printf 'cairn'"'"'s default leader policy above (medians of %s runs; the\n' "$REPS"
+        printf 'full-groups probe against the textbook one is what holding syncs\n'
+        printf 'open can win here at best, with one sync at a time):\n\n'
+        printf '| threads | commit_wait_us | leader ops/s | batch-wait ops/s | batch-wait/leader | leader p99 µs | batch-wait p99 µs | p99 batch-wait/leader | full groups/groupprobe |\n'
+        printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+        for t in $BW_THREADS; do
+            b=$(get "$w" cairn-batchwait "$t" 5)
+            [ -n "$b" ] || continue
+            l=$(get "$w" cairn "$t" 5)
+            wus=$(awk -v t="$t" '$1 == t { print $2 }' "$WORK/bw-wait.txt" | sort -n |
+                awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
+            printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(fmt_plain "$wus")" \
+                "$(fmt_int "$l")" "$(fmt_int "$b")" "$(ratio "$b" "$l")" \
+                "$(fmt_int "$(get "$w" cairn "$t" 7)")" "$(fmt_int "$(get "$w" cairn-batchwait "$t" 7)")" \
+                "$(ratio "$(get "$w" cairn-batchwait "$t" 7)" "$(get "$w" cairn "$t" 7)")" \
+                "$(ratio "$(get groupprobe fullgroup "$t" 5)" "$(get groupprobe disk "$t" 5)")"
         done
         printf '\n'
     fi
@@ -508,6 +644,7 @@ for w in $WORKLOADS; do
         engine_table "$w" 8 fmt_int ;;
     esac
 done
+targets_section
 cat <<EOF
 ## Plot
 

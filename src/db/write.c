@@ -84,9 +84,10 @@
 #define W_MASK    0xffu
 
 /* Log syncs that may run at once. Measured on this machine's virtual disk
- * (docs/performance.md): letting writers' syncs overlap (4 or 64 at once)
- * lowered fillsync throughput at 16 and 64 threads against one sync at a
- * time covering everything appended before it, so one it is. */
+ * (docs/design.md, "Pipelined syncs"): letting writers' syncs overlap (2,
+ * 3, 4 or 64 at once) lowered fillsync throughput at 16 and 64 threads
+ * against one sync at a time covering everything appended before it, so
+ * one it is. */
 #define MAX_SYNCERS 1
 
 /* Groups one sync leader may append in a row while sync writers wait at
@@ -861,7 +862,7 @@ static sync_waiter *detach_sync_waiters(cairn_db *db)
 {
     sync_waiter **pp = &db->sync_waiters;
     sync_waiter *out = NULL, **tail = &out, *starter = NULL;
-    int next_picked = db->syncing > 0 || db->old_log != NULL;
+    int next_picked = db->syncing >= MAX_SYNCERS || db->old_log != NULL;
     while (*pp != NULL) {
         sync_waiter *sw = *pp;
         int cov = db->sync_error != 0 || covered(db, sw->log, sw->end);

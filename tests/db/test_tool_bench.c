@@ -338,6 +338,39 @@ static void test_memprobe_layouts(void **state)
     tool_run_free(&r);
 }
 
+/* groupprobe --groupprobe_gather=1 holds each sync until every thread
+ * has appended: with 8 threads its syncs carry about 8 writes each (the
+ * textbook probe's carry about half as many, since threads come back
+ * while a sync runs), and its row says so. */
+static void test_groupprobe_full_groups(void **state)
+{
+    FIXTURE(state);
+    need_driver(dir);
+    tool_run r;
+    RUN_EXPECT(&r, dir, 0, "bench", "--benchmarks=groupprobe",
+               "--groupprobe_gather=1", "--threads=8", "--num=800");
+    const char *line = strstr(r.out, "\ngroupprobe ");
+    if (line == NULL)
+        fail_msg("no groupprobe row: %s", r.out);
+    char wl[64], eng[64];
+    int thr;
+    unsigned long long ops;
+    assert_int_equal(sscanf(line + 1, "%63s %63s %d %llu", wl, eng, &thr, &ops),
+                     4);
+    assert_string_equal(eng, "fullgroup");
+    assert_int_equal(thr, 8);
+    assert_int_equal(ops, 800);
+    const char *w = strstr(line, "full groups, no db, ");
+    if (w == NULL)
+        fail_msg("the row does not say full groups: %s", line);
+    double per_sync = strtod(w + strlen("full groups, no db, "), NULL);
+    /* Not exactly 8: the last syncs of a run have fewer threads left, and
+     * a thread descheduled for over 10 ms lets a sync go without it. */
+    if (per_sync < 6.0)
+        fail_msg("%.1f writes per sync with 8 threads: %s", per_sync, line);
+    tool_run_free(&r);
+}
+
 /* Bad flags are usage errors (exit 2) that name the flag. */
 static void test_usage_errors(void **state)
 {
@@ -351,6 +384,7 @@ static void test_usage_errors(void **state)
         {"--value_size=x", "value_size"},
         {"--cairn-opt=bogus", "cairn-opt"},
         {"--memprobe_layout=ring", "memprobe_layout"},
+        {"--groupprobe_gather=2", "groupprobe_gather"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tool_run r;
@@ -368,6 +402,7 @@ int main(void)
         TOOL_TEST(test_duration_stops_a_run),
         TOOL_TEST(test_writer_rate),
         TOOL_TEST(test_memprobe_layouts),
+        TOOL_TEST(test_groupprobe_full_groups),
         TOOL_TEST(test_usage_errors),
     };
     return tool_run_tests("test_tool_bench", tests,
