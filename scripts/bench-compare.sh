@@ -184,12 +184,10 @@ if [ "${BENCH_BATCHWAIT:-1}" = 1 ] && in_list cairn "$ENGINES" &&
     in_list fillsync "$WORKLOADS"; then
     BW_ON=1
 fi
-# Half the fdatasync time syncprobe measured in this repetition (its p50,
-# in whole microseconds; 150 if the probe failed).
-half_sync_us() {
-    local p50=""
-    [ -f "$PROBE" ] && p50=$(tail -n 1 "$PROBE" | cut -d, -f8)
-    awk -v p="$p50" 'BEGIN { if (p + 0 > 0) printf "%d", (p / 2 < 1 ? 1 : p / 2); else print 150 }'
+# Half an fdatasync time: half_us P50 prints P50/2 in whole microseconds
+# (at least 1), or 150 when P50 is missing (a failed probe).
+half_us() {
+    awk -v p="${1:-}" 'BEGIN { if (p + 0 > 0) printf "%d", (p / 2 < 1 ? 1 : p / 2); else print 150 }'
 }
 i=0
 failures=0
@@ -219,7 +217,10 @@ for rep in $(seq 1 "$REPS"); do
                 # The same fillsync under batch-wait, with commit_wait_us
                 # at half the disk's fdatasync time (the issue's setting).
                 # Its row goes into the raw CSV as engine cairn-batchwait.
-                wus=$(half_sync_us)
+                # This repetition's probe: the last line of its CSV.
+                p50=""
+                [ -f "$PROBE" ] && p50=$(tail -n 1 "$PROBE" | cut -d, -f8)
+                wus=$(half_us "$p50")
                 echo "== rep $rep: cairn batch-wait commit_wait_us=$wus $w threads=$t $sizes" >>"$LOG"
                 # shellcheck disable=SC2086
                 if TMPDIR=$BENCH_DIR "$BIN" --engine=cairn --benchmarks="$w" \
@@ -228,7 +229,6 @@ for rep in $(seq 1 "$REPS"); do
                     --cairn-opt=commit_wait_us="$wus" \
                     --csv="$WORK/bw.csv" >>"$LOG" 2>&1; then
                     tail -n 1 "$WORK/bw.csv" | sed 's/^cairn,/cairn-batchwait,/' >>"$RAW"
-                    echo "$t $wus" >>"$WORK/bw-wait.txt"
                     say "rep $rep $w cairn batch-wait (${wus} us) $t threads: $(tail -n 1 "$RAW" | cut -d, -f6) ops/s"
                 else
                     say "rep $rep $w cairn batch-wait $t threads: FAILED (log: $LOG)"
@@ -586,7 +586,7 @@ for w in $WORKLOADS; do
         done
         printf '\n'
     fi
-    if [ "$w" = fillsync ] && [ -f "$WORK/bw-wait.txt" ]; then
+    if [ "$w" = fillsync ] && [ "$BW_ON" = 1 ]; then
         # shellcheck disable=SC2016 # the backquotes are Markdown
         printf '**Batch-wait**: cairn with `commit_policy=batch_wait` and\n'
         # shellcheck disable=SC2016
@@ -594,14 +594,15 @@ for w in $WORKLOADS; do
         printf 'cairn'"'"'s default leader policy above (medians of %s runs; the\n' "$REPS"
         printf 'full-groups probe against the textbook one is what holding syncs\n'
         printf 'open can win here at best, with one sync at a time):\n\n'
-        printf '| threads | commit_wait_us | leader ops/s | batch-wait ops/s | batch-wait/leader | leader p99 µs | batch-wait p99 µs | p99 batch-wait/leader | full groups/groupprobe |\n'
+        printf '| threads | commit_wait_us (median) | leader ops/s | batch-wait ops/s | batch-wait/leader | leader p99 µs | batch-wait p99 µs | p99 batch-wait/leader | full groups/groupprobe |\n'
         printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
         for t in $BW_THREADS; do
             b=$(get "$w" cairn-batchwait "$t" 5)
             [ -n "$b" ] || continue
             l=$(get "$w" cairn "$t" 5)
-            wus=$(awk -v t="$t" '$1 == t { print $2 }' "$WORK/bw-wait.txt" | sort -n |
-                awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
+            # The repetitions' waits were half of each probe's p50, so
+            # their median is half the probes' median p50.
+            wus=$(half_us "$(echo "$PROBE_STATS" | cut -d' ' -f2)")
             printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(fmt_plain "$wus")" \
                 "$(fmt_int "$l")" "$(fmt_int "$b")" "$(ratio "$b" "$l")" \
                 "$(fmt_int "$(get "$w" cairn "$t" 7)")" "$(fmt_int "$(get "$w" cairn-batchwait "$t" 7)")" \
